@@ -31,3 +31,57 @@ FF_HD float rms_inverse_scale(float sum_squares, int count) {
 }
 
 }  // namespace ff
+
+#include "ff/ops.hpp"
+
+namespace ff {
+
+// Adam's per-element update with the bias corrections folded into two scalars (computed once per
+// step on the host): p -= step_size * m / (sqrt(v) * inv_sqrt_correction2 + eps).
+struct AdamScalars {
+  float beta1, beta2, eps, step_size, inv_sqrt_correction2;
+};
+
+inline AdamScalars adam_scalars(const AdamSpec& s) {
+  const double correction1 = 1.0 - std::pow(static_cast<double>(s.beta1), s.step);
+  const double correction2 = 1.0 - std::pow(static_cast<double>(s.beta2), s.step);
+  return AdamScalars{s.beta1, s.beta2, s.eps, static_cast<float>(s.lr / correction1),
+                     static_cast<float>(1.0 / std::sqrt(correction2))};
+}
+
+FF_HD void adam_element(const AdamScalars& a, float grad, float* param, float* m, float* v) {
+  const float mi = a.beta1 * *m + (1.0f - a.beta1) * grad;
+  const float vi = a.beta2 * *v + (1.0f - a.beta2) * grad * grad;
+  *m = mi;
+  *v = vi;
+  *param -= a.step_size * mi / (sqrtf(vi) * a.inv_sqrt_correction2 + a.eps);
+}
+
+// Goodness of a row from its sum of squares: the sum itself, or the mean (--goodness mean).
+FF_HD float goodness_from_sum(float sum_squares, int width, GoodnessMode mode) {
+  return mode == GoodnessMode::kSum ? sum_squares : sum_squares / static_cast<float>(width);
+}
+
+// dG/dh_j = dG_factor * h_j: 2 for the sum, 2/width for the mean.
+FF_HD float goodness_grad_factor(int width, GoodnessMode mode) {
+  return mode == GoodnessMode::kSum ? 2.0f : 2.0f / static_cast<float>(width);
+}
+
+// The FF loss of one positive/negative pair and its derivatives by the two goodnesses.
+struct PairLoss {
+  float loss, dloss_dpos, dloss_dneg;
+};
+
+FF_HD PairLoss ff_pair_loss(const FfLossSpec& s, float g_pos, float g_neg) {
+  if (s.loss == FfLossKind::kSymba) {
+    // softplus(-alpha (Gp - Gn)); d/dGp = -alpha sigmoid(-alpha (Gp - Gn)).
+    const float margin = -s.symba_alpha * (g_pos - g_neg);
+    const float d = s.symba_alpha * sigmoid(margin);
+    return PairLoss{softplus(margin), -d, d};
+  }
+  // softplus(-(Gp - theta)) + softplus(Gn - theta); SPEC: dL/dG = -sigmoid(theta - Gp), +sigmoid(Gn - theta).
+  return PairLoss{softplus(s.theta - g_pos) + softplus(g_neg - s.theta), -sigmoid(s.theta - g_pos),
+                  sigmoid(g_neg - s.theta)};
+}
+
+}  // namespace ff

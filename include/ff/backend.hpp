@@ -1,0 +1,144 @@
+// The one op interface. The CPU backend (src/cpu) is the reference oracle; the CUDA backend
+// (src/cuda + kernels/) implements the same ops and is checked against it op by op
+// (tests/test_parity_*.cpp). Pointers passed to an op are the backend's own memory (device memory
+// for CUDA); all tensors are row-major. Ops are asynchronous on CUDA: call synchronize() (or a
+// copy_to_host) before reading results on the host. Ops never decide policy; src/train does.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ff/gemm.hpp"
+#include "ff/ops.hpp"
+
+namespace ff {
+
+enum class DeviceKind : uint8_t { kCpu, kCuda };
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  virtual DeviceKind kind() const = 0;
+  virtual std::string name() const = 0;  // e.g. "cpu (OpenBLAS, 2 threads)", "cuda:0 NVIDIA H100"
+
+  // ---- memory ----
+  virtual void* allocate(size_t bytes) = 0;  // throws ff::Error saying how much and what to do
+  virtual void deallocate(void* ptr) noexcept = 0;
+  virtual void copy_to_device(void* dst, const void* host_src, size_t bytes) = 0;
+  virtual void copy_to_host(void* host_dst, const void* src, size_t bytes) = 0;  // synchronises
+  virtual void copy(void* dst, const void* src, size_t bytes) = 0;               // within backend
+  virtual void fill(float* x, size_t n, float value) = 0;
+  virtual void synchronize() = 0;
+
+  // ---- data ----
+  // Writes batch_rows(spec) rows of spec.channels*height*width floats to `out`, and the task label
+  // of each of the spec.batch samples to `task_labels` (may be null).
+  virtual void prepare_batch(const BatchSpec& spec, float* out, int32_t* task_labels) = 0;
+
+  // ---- dense ----
+  // out[r, 0:cols] = in[r] / (1e-8 + sqrt(mean(in[r]^2))), out rows ld_out apart (for concatenation).
+  virtual void rms_norm(const float* in, int rows, int cols, float* out, int ld_out) = 0;
+  virtual void gemm(const GemmDesc& desc, const float* a, const float* b, float* c,
+                    Epilogue epilogue = Epilogue::kNone, const float* bias = nullptr) = 0;
+  // dst[i, 0:cols] = src[indices[i], 0:cols] for i < rows; rows of src are ld_src apart.
+  virtual void gather_rows(const float* src, int ld_src, const int32_t* indices, int rows, int cols,
+                           float* dst) = 0;
+  // out[j] = beta * out[j] + sum_r x[r, j]   (bias gradients)
+  virtual void column_sum(const float* x, int rows, int cols, float* out, float beta) = 0;
+
+  // ---- Forward-Forward ----
+  // One pass over the layer output h [2*pairs x width]: goodness, loss, dL/dz (already divided by
+  // `pairs`, the B of SPEC.md) and, when h_norm is not null, the RMS-normalised rows the next layer
+  // reads (ld_norm apart). pair_loss[i] = the loss terms of positive i and negative i.
+  virtual void ff_loss_grad(const FfLossSpec& spec, const float* h, float* dz, float* h_norm,
+                            int ld_norm, float* pair_loss) = 0;
+  // scores[r] (+)= G(h[r]) - theta for the slow classifier (accumulate=false overwrites).
+  virtual void goodness_score(const float* h, int rows, int width, float theta, GoodnessMode mode,
+                              float* scores, bool accumulate) = 0;
+  // out[i] = argmax_c x[i*item_stride + c*class_stride], first maximum on ties.
+  virtual void argmax(const float* x, int items, int classes, int item_stride, int class_stride,
+                      int32_t* out) = 0;
+
+  // ---- softmax classifier ----
+  // Softmax cross-entropy: dlogits = (softmax - onehot) * grad_scale, row_loss[r] = -log p[label].
+  virtual void softmax_xent(const float* logits, const int32_t* labels, int rows, int classes,
+                            float grad_scale, float* dlogits, float* row_loss) = 0;
+
+  // ---- reductions and optimisers ----
+  // acc[0] += sum(x[0:n]) in a fixed order (bit-reproducible).
+  virtual void sum_into(const float* x, int n, float* acc) = 0;
+  // acc[0] += number of i with a[i] == b[i].
+  virtual void count_equal(const int32_t* a, const int32_t* b, int n, int64_t* acc) = 0;
+  virtual void adam(const AdamSpec& spec, float* params, const float* grads, float* m, float* v,
+                    size_t n) = 0;
+  virtual void sgd_momentum(float lr, float momentum, float* params, const float* grads,
+                            float* velocity, size_t n) = 0;
+};
+
+// "auto" (CUDA when a device is usable, else CPU with a line on stderr saying why), "cuda", "cpu".
+std::unique_ptr<Backend> make_backend(const std::string& device);
+std::unique_ptr<Backend> make_cpu_backend();
+bool cuda_compiled_in();
+
+// Move-only owner of `size` elements of T in a backend's memory.
+template <class T>
+class Array {
+ public:
+  Array() = default;
+  Array(Backend& backend, size_t size)
+      : backend_(&backend),
+        data_(size ? static_cast<T*>(backend.allocate(size * sizeof(T))) : nullptr),
+        size_(size) {}
+  Array(Backend& backend, const std::vector<T>& host) : Array(backend, host.size()) {
+    upload(host);
+  }
+  ~Array() { reset(); }
+  Array(Array&& other) noexcept { *this = std::move(other); }
+  Array& operator=(Array&& other) noexcept {
+    if (this != &other) {
+      reset();
+      backend_ = other.backend_;
+      data_ = other.data_;
+      size_ = other.size_;
+      other.data_ = nullptr;
+      other.size_ = 0;
+    }
+    return *this;
+  }
+  Array(const Array&) = delete;
+  Array& operator=(const Array&) = delete;
+
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  size_t size() const { return size_; }
+  size_t bytes() const { return size_ * sizeof(T); }
+
+  void upload(const std::vector<T>& host) {
+    if (host.size() != size_) throw std::logic_error("Array::upload: size mismatch");
+    if (size_) backend_->copy_to_device(data_, host.data(), bytes());
+  }
+  std::vector<T> download() const {
+    std::vector<T> host(size_);
+    if (size_) backend_->copy_to_host(host.data(), data_, bytes());
+    return host;
+  }
+
+ private:
+  void reset() {
+    if (data_) backend_->deallocate(data_);
+    data_ = nullptr;
+    size_ = 0;
+  }
+  Backend* backend_ = nullptr;
+  T* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace ff

@@ -1,0 +1,61 @@
+// Everything a run is configured by. Defaults are SPEC.md's. Serialised whole into result.json
+// and checkpoints, so a result always says how it was obtained.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "ff/ops.hpp"
+#include "ff/task.hpp"
+
+namespace ff {
+
+struct TrainConfig {
+  // data
+  std::string dataset = "mnist";
+  std::string data_dir;  // empty: data/<dataset>
+  Task task = Task::kSupervised;
+  size_t train_limit = 0, test_limit = 0;  // 0 = all
+  // network: hidden widths (the input width comes from the dataset)
+  std::string layers_spec = "4x2000";
+  // FF loss
+  std::string algo = "ff";
+  GoodnessMode goodness = GoodnessMode::kSum;
+  float threshold = -1.0f;  // < 0: the default (the width for sum goodness, 2 for mean)
+  FfLossKind loss = FfLossKind::kSoftplus;
+  // optimisation
+  int epochs = 60;
+  int batch = 100;
+  float lr = 1e-3f;
+  std::string optimizer = "adam";  // adam | sgd
+  float momentum = 0.9f;
+  uint64_t seed = 0;
+  // evaluation
+  std::string score_layers = "default";  // default (all but the first) | all | 1,3,...
+  int eval_every = 0;                    // evaluate every N epochs (0: only at the end)
+  int eval_batch = 1000;
+  int fast_epochs = 10;  // epochs of the fast (linear softmax) classifier
+  float fast_lr = 1e-3f;
+  uint64_t test_seed = 12345;  // fixed seed of the test-set transforms
+  // where
+  std::string device = "auto";
+  std::string out_dir;
+};
+
+// Parses "LxN" (L layers of N units) or a comma list of widths. A list whose first entry equals the
+// input width (e.g. "784,2000,2000" for MNIST) names the input too, as SPEC.md writes it. Throws
+// ff::Error on anything else.
+std::vector<int> parse_layers(const std::string& spec, int input_width);
+
+// 0-based indices of the scoring layers of a network of `num_layers` hidden layers.
+std::vector<int> parse_score_layers(const std::string& spec, int num_layers);
+
+float layer_threshold(const TrainConfig& config, int width);
+
+nlohmann::json config_to_json(const TrainConfig& config);
+
+}  // namespace ff

@@ -1,0 +1,47 @@
+// GEMMs described once, in BLAS column-major terms, so the CPU backend (CBLAS) and the CUDA backend
+// (cuBLAS/cuBLASLt) execute the very same descriptor and the CPU tests vouch for every transpose and
+// leading dimension.
+//
+// All engine tensors are row-major. A row-major [r x c] matrix is, to BLAS, a column-major [c x r]
+// matrix (its transpose) with leading dimension c. The helpers below do that bookkeeping once.
+#pragma once
+
+#include <cstdint>
+
+namespace ff {
+
+enum class Trans : uint8_t { kN, kT };
+
+// C[m x n] = alpha * op(A)[m x k] * op(B)[k x n] + beta * C, column-major.
+struct GemmDesc {
+  Trans trans_a = Trans::kN, trans_b = Trans::kN;
+  int m = 0, n = 0, k = 0;
+  float alpha = 1.0f;
+  int lda = 0, ldb = 0;
+  float beta = 0.0f;
+  int ldc = 0;
+};
+
+// What the GEMM does to C after the product. Bias has one value per column-major row of C (m
+// values), i.e. one per output unit of a row-major layer.
+enum class Epilogue : uint8_t { kNone, kBias, kBiasRelu };
+
+// Y[rows x out] = X[rows x in] * W[out x in]^T        (a = W, b = X, c = Y)
+inline GemmDesc linear_forward_desc(int rows, int in, int out) {
+  return GemmDesc{Trans::kT, Trans::kN, out, rows, in, 1.0f, in, in, 0.0f, out};
+}
+
+// dW[out x in] = dY[rows x out]^T * X[rows x in] + beta * dW      (a = X, b = dY, c = dW)
+inline GemmDesc weight_grad_desc(int rows, int in, int out, float beta = 0.0f) {
+  return GemmDesc{Trans::kN, Trans::kT, in, out, rows, 1.0f, in, out, beta, in};
+}
+
+// dX[rows x in] = dY[rows x out] * W[out x in]          (a = W, b = dY, c = dX)
+inline GemmDesc input_grad_desc(int rows, int in, int out) {
+  return GemmDesc{Trans::kN, Trans::kN, in, rows, out, 1.0f, in, out, 0.0f, in};
+}
+
+// Floating-point operations of one GEMM (multiply and add counted separately).
+inline double gemm_flops(const GemmDesc& d) { return 2.0 * d.m * d.n * static_cast<double>(d.k); }
+
+}  // namespace ff

@@ -1,0 +1,64 @@
+// A fully connected network's parameters in one contiguous backend buffer (so that one optimiser
+// launch updates them all), with gradients and optimiser state laid out the same way.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "ff/backend.hpp"
+
+namespace ff {
+
+class Mlp {
+ public:
+  // dims = {input, hidden_1, ..., hidden_L}. Weights N(0, 2/fan_in) (He), biases 0, drawn from
+  // Philox keyed by (seed, layer), so a network is the same on every backend.
+  Mlp(Backend& backend, std::vector<int> dims, uint64_t seed);
+
+  int num_layers() const { return static_cast<int>(dims_.size()) - 1; }
+  int in_width(int layer) const { return dims_[layer]; }
+  int out_width(int layer) const { return dims_[layer + 1]; }
+  const std::vector<int>& dims() const { return dims_; }
+  size_t parameter_count() const { return params_.size(); }
+
+  // W_l is [out x in] row-major, then b_l [out].
+  float* weight(int layer) { return params_.data() + offsets_[layer]; }
+  float* bias(int layer) { return weight(layer) + weight_count(layer); }
+  float* weight_grad(int layer) { return grads_.data() + offsets_[layer]; }
+  float* bias_grad(int layer) { return weight_grad(layer) + weight_count(layer); }
+
+  Array<float>& params() { return params_; }
+  Array<float>& grads() { return grads_; }
+  const Array<float>& params() const { return params_; }
+
+ private:
+  size_t weight_count(int layer) const {
+    return static_cast<size_t>(dims_[layer]) * dims_[layer + 1];
+  }
+  std::vector<int> dims_;
+  std::vector<size_t> offsets_;
+  Array<float> params_, grads_;
+};
+
+// He-initialised parameters of `dims` on the host (exposed for tests and checkpoints).
+std::vector<float> init_parameters(const std::vector<int>& dims, uint64_t seed);
+
+// Adam or SGD with momentum over a whole parameter buffer.
+class Optimizer {
+ public:
+  Optimizer(Backend& backend, size_t count, std::string kind, float lr, float momentum);
+  void step(Array<float>& params, const Array<float>& grads);
+  int64_t steps_taken() const { return step_; }
+  Array<float>& first_moment() { return m_; }
+  Array<float>& second_moment() { return v_; }
+  void set_steps_taken(int64_t steps) { step_ = steps; }
+
+ private:
+  Backend* backend_;
+  std::string kind_;
+  float lr_, momentum_;
+  int64_t step_ = 0;
+  Array<float> m_, v_;  // Adam moments; SGD keeps its velocity in m_
+};
+
+}  // namespace ff

@@ -1,0 +1,62 @@
+// Arguments of the ops that take more than a few scalars. Shared by both backends.
+#pragma once
+
+#include <cstdint>
+
+#include "ff/task.hpp"
+
+namespace ff {
+
+// Which label the batch-prep op writes into each row.
+enum class LabelMode : uint8_t {
+  kPositiveNegative,  // 2B rows: B positives (true task label), then B negatives (a wrong label)
+  kNeutral,           // B rows, every label value 1/C
+  kAllCandidates,     // C*B rows: row c*B + i carries label c (slow classification)
+  kNone,              // B rows, no label written (bp-ce)
+};
+
+// One batch: the dataset rows `indices[0..batch)` gathered, transformed, scaled to [0,1] and
+// labelled. Random draws (transforms, wrong labels) are keyed by (seed, epoch, dataset index), so
+// they do not depend on the batch size or the backend.
+struct BatchSpec {
+  const uint8_t* images = nullptr;        // backend memory, [count][channels][height][width]
+  const uint8_t* class_labels = nullptr;  // backend memory, [count]
+  uint32_t dataset_count = 0;
+  int channels = 0, height = 0, width = 0;
+  const int32_t* indices = nullptr;  // backend memory, [batch]
+  int batch = 0;
+  Task task = Task::kSupervised;
+  int num_labels = 0;  // C: labels the task writes (task_num_labels)
+  LabelMode mode = LabelMode::kPositiveNegative;
+  uint64_t seed = 0;
+  uint64_t epoch = 0;
+  bool apply_transform = true;  // false: the untransformed image (probe features)
+};
+
+inline int batch_rows(const BatchSpec& spec) {
+  switch (spec.mode) {
+    case LabelMode::kPositiveNegative: return 2 * spec.batch;
+    case LabelMode::kAllCandidates: return spec.num_labels * spec.batch;
+    default: return spec.batch;
+  }
+}
+
+enum class GoodnessMode : uint8_t { kSum, kMean };
+enum class FfLossKind : uint8_t { kSoftplus, kSymba };
+
+// The FF loss of one layer over a batch of `pairs` positives followed by `pairs` negatives.
+struct FfLossSpec {
+  int pairs = 0;  // B
+  int width = 0;  // units of the layer
+  float theta = 0.0f;
+  GoodnessMode goodness = GoodnessMode::kSum;
+  FfLossKind loss = FfLossKind::kSoftplus;
+  float symba_alpha = 4.0f;
+};
+
+struct AdamSpec {
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+  int64_t step = 1;  // 1-based, for the bias correction
+};
+
+}  // namespace ff

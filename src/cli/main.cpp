@@ -1,0 +1,115 @@
+// The ffcuda command. Every ff::Error becomes one line on stderr and exit status 1.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "ff/backend.hpp"
+#include "ff/config.hpp"
+#include "ff/devices.hpp"
+#include "ff/error.hpp"
+#include "ff/run.hpp"
+
+namespace {
+
+struct TrainOptions {
+  ff::TrainConfig config;
+  std::string task = "supervised", goodness = "sum", loss = "softplus";
+};
+
+void add_train_options(CLI::App& app, TrainOptions& o) {
+  ff::TrainConfig& c = o.config;
+  app.add_option("--dataset", c.dataset, "mnist | fashion-mnist | cifar10 | svhn")
+      ->capture_default_str();
+  app.add_option("--data-dir", c.data_dir, "folder of the dataset files (default data/<dataset>)");
+  app.add_option("--task", o.task, "supervised | rotation | flip-h | flip-hv | jigsaw")
+      ->capture_default_str();
+  app.add_option("--layers", c.layers_spec, "hidden layers: LxN or a list like 784,2000,2000")
+      ->capture_default_str();
+  app.add_option("--algo", c.algo, "ff (backprop baselines: later)")->capture_default_str();
+  app.add_option("--epochs", c.epochs, "pretraining epochs")->capture_default_str();
+  app.add_option("--batch", c.batch, "positives per minibatch")->capture_default_str();
+  app.add_option("--lr", c.lr, "learning rate")->capture_default_str();
+  app.add_option("--optimizer", c.optimizer, "adam | sgd (with --momentum)")->capture_default_str();
+  app.add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
+  app.add_option("--seed", c.seed, "seed of init, shuffles, negatives, transforms")
+      ->capture_default_str();
+  app.add_option("--goodness", o.goodness, "sum | mean (sum of squares or mean of squares)")
+      ->capture_default_str();
+  app.add_option("--threshold", c.threshold,
+                 "goodness threshold theta (default: layer width for sum, 2 for mean)");
+  app.add_option("--loss", o.loss, "softplus | symba")->capture_default_str();
+  app.add_option("--score-layers", c.score_layers,
+                 "layers summed by slow classification: default (all but the first) | all | "
+                 "lastN | 1,3,...")
+      ->capture_default_str();
+  app.add_option("--eval-every", c.eval_every, "slow test evaluation every N epochs (0: at the end)")
+      ->capture_default_str();
+  app.add_option("--eval-batch", c.eval_batch, "images per evaluation chunk")->capture_default_str();
+  app.add_option("--fast-epochs", c.fast_epochs, "epochs of the fast linear classifier")
+      ->capture_default_str();
+  app.add_option("--fast-lr", c.fast_lr, "learning rate of the fast classifier")
+      ->capture_default_str();
+  app.add_option("--train-limit", c.train_limit, "use only the first N training images (0: all)");
+  app.add_option("--test-limit", c.test_limit, "use only the first N test images (0: all)");
+  app.add_option("--device", c.device, "auto | cuda | cpu")->capture_default_str();
+  app.add_option("--out", c.out_dir, "output folder (default runs/<dataset>-<task>-<algo>-<time>)");
+}
+
+ff::TrainConfig finish_config(const TrainOptions& o) {
+  ff::TrainConfig c = o.config;
+  c.task = ff::parse_task(o.task);
+  ff::require(o.goodness == "sum" || o.goodness == "mean",
+              "unknown --goodness '" + o.goodness + "': use sum or mean");
+  c.goodness = o.goodness == "sum" ? ff::GoodnessMode::kSum : ff::GoodnessMode::kMean;
+  ff::require(o.loss == "softplus" || o.loss == "symba",
+              "unknown --loss '" + o.loss + "': use softplus or symba");
+  c.loss = o.loss == "softplus" ? ff::FfLossKind::kSoftplus : ff::FfLossKind::kSymba;
+  ff::require(c.batch > 0, "--batch must be positive");
+  ff::require(c.eval_batch > 0, "--eval-batch must be positive");
+  ff::require(c.lr > 0, "--lr must be positive");
+  return c;
+}
+
+int print_devices() {
+  std::string why;
+  const auto devices = ff::list_cuda_devices(&why);
+  std::printf("CUDA backend compiled in: %s\n", ff::cuda_compiled_in() ? "yes" : "no");
+  if (devices.empty()) std::printf("no CUDA device: %s\n", why.c_str());
+  for (const auto& d : devices) {
+    std::printf("cuda:%d  %s  sm_%d%d  %d SMs  %.1f GiB (%.1f GiB free)\n", d.index,
+                d.name.c_str(), d.major, d.minor, d.multiprocessors,
+                d.total_memory / 1073741824.0, d.free_memory / 1073741824.0);
+  }
+  std::printf("cpu     %s\n", ff::make_cpu_backend()->name().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ffcuda: Forward-Forward training engine (CUDA + CPU reference)"};
+  app.require_subcommand(1);
+  TrainOptions train_options;
+  CLI::App* train = app.add_subcommand("train", "pretrain a network, then evaluate it");
+  add_train_options(*train, train_options);
+  CLI::App* devices = app.add_subcommand("devices", "list the devices ffcuda can use");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (*devices) return print_devices();
+    if (*train) ff::run_training(finish_config(train_options));
+    return 0;
+  } catch (const ff::Error& e) {
+    std::cerr << "ffcuda: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "ffcuda: internal error: " << e.what() << "\n";
+    return 2;
+  }
+}

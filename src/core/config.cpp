@@ -1,0 +1,113 @@
+// Parsing and serialisation of TrainConfig.
+#include "ff/config.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+#include "ff/error.hpp"
+
+namespace ff {
+
+namespace {
+
+int parse_positive(const std::string& text, const std::string& what) {
+  size_t used = 0;
+  int value = 0;
+  try {
+    value = std::stoi(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || value <= 0) {
+    throw Error("bad " + what + " '" + text + "': expected a positive integer");
+  }
+  return value;
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::stringstream stream(text);
+  std::string part;
+  while (std::getline(stream, part, separator)) parts.push_back(part);
+  return parts;
+}
+
+}  // namespace
+
+std::vector<int> parse_layers(const std::string& spec, int input_width) {
+  const std::string usage = " (use LxN such as 4x2000, or a list such as 784,2000,2000)";
+  const size_t x = spec.find('x');
+  std::vector<int> widths;
+  if (x != std::string::npos) {
+    const int count = parse_positive(spec.substr(0, x), "--layers count" + usage);
+    const int width = parse_positive(spec.substr(x + 1), "--layers width" + usage);
+    widths.assign(static_cast<size_t>(count), width);
+  } else {
+    for (const std::string& part : split(spec, ',')) {
+      widths.push_back(parse_positive(part, "--layers entry" + usage));
+    }
+    if (widths.size() >= 2 && widths.front() == input_width) widths.erase(widths.begin());
+  }
+  require(!widths.empty(), "--layers '" + spec + "' names no hidden layer" + usage);
+  return widths;
+}
+
+std::vector<int> parse_score_layers(const std::string& spec, int num_layers) {
+  std::vector<int> layers;
+  if (spec == "default") {
+    for (int l = num_layers > 1 ? 1 : 0; l < num_layers; ++l) layers.push_back(l);
+  } else if (spec == "all") {
+    for (int l = 0; l < num_layers; ++l) layers.push_back(l);
+  } else if (spec.rfind("last", 0) == 0) {
+    const int count = parse_positive(spec.substr(4), "layer selection '" + spec + "'");
+    require(count <= num_layers, "layer selection '" + spec + "' asks for more layers than the " +
+                                     std::to_string(num_layers) + " the network has");
+    for (int l = num_layers - count; l < num_layers; ++l) layers.push_back(l);
+  } else {
+    for (const std::string& part : split(spec, ',')) {
+      const int layer = parse_positive(part, "layer number in '" + spec + "' (1-based)");
+      require(layer <= num_layers, "layer " + std::to_string(layer) + " in '" + spec +
+                                       "' does not exist: the network has " +
+                                       std::to_string(num_layers) + " hidden layers");
+      layers.push_back(layer - 1);
+    }
+  }
+  require(!layers.empty(), "layer selection '" + spec + "' selects no layer");
+  return layers;
+}
+
+float layer_threshold(const TrainConfig& config, int width) {
+  if (config.threshold >= 0.0f) return config.threshold;
+  return config.goodness == GoodnessMode::kSum ? static_cast<float>(width) : 2.0f;
+}
+
+nlohmann::json config_to_json(const TrainConfig& c) {
+  return nlohmann::json{
+      {"dataset", c.dataset},
+      {"data_dir", c.data_dir},
+      {"task", task_name(c.task)},
+      {"train_limit", c.train_limit},
+      {"test_limit", c.test_limit},
+      {"layers", c.layers_spec},
+      {"algo", c.algo},
+      {"goodness", c.goodness == GoodnessMode::kSum ? "sum" : "mean"},
+      {"threshold", c.threshold},
+      {"loss", c.loss == FfLossKind::kSoftplus ? "softplus" : "symba"},
+      {"epochs", c.epochs},
+      {"batch", c.batch},
+      {"lr", c.lr},
+      {"optimizer", c.optimizer},
+      {"momentum", c.momentum},
+      {"seed", c.seed},
+      {"score_layers", c.score_layers},
+      {"eval_every", c.eval_every},
+      {"eval_batch", c.eval_batch},
+      {"fast_epochs", c.fast_epochs},
+      {"fast_lr", c.fast_lr},
+      {"test_seed", c.test_seed},
+      {"device", c.device},
+  };
+}
+
+}  // namespace ff

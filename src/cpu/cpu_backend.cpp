@@ -1,0 +1,127 @@
+// CPU backend: memory, GEMM (CBLAS), dense element-wise ops, reductions and optimisers.
+#include "cpu/cpu_backend.hpp"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "ff/error.hpp"
+#include "ff/math.hpp"
+
+namespace ff {
+
+std::string CpuBackend::name() const {
+  return "cpu (OpenBLAS, " + std::to_string(omp_get_max_threads()) + " threads)";
+}
+
+void* CpuBackend::allocate(size_t bytes) {
+  // 64-byte alignment: whole cache lines, and what AVX-512 loads like.
+  void* ptr = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (!ptr) {
+    throw Error("out of host memory: could not allocate " + std::to_string(bytes >> 20) +
+                " MiB; use a smaller --batch, --layers or --train-limit");
+  }
+  return ptr;
+}
+
+void CpuBackend::deallocate(void* ptr) noexcept { std::free(ptr); }
+
+void CpuBackend::copy_to_device(void* dst, const void* host_src, size_t bytes) {
+  std::memcpy(dst, host_src, bytes);
+}
+void CpuBackend::copy_to_host(void* host_dst, const void* src, size_t bytes) {
+  std::memcpy(host_dst, src, bytes);
+}
+void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+
+void CpuBackend::fill(float* x, size_t n, float value) {
+  for (size_t i = 0; i < n; ++i) x[i] = value;
+}
+
+void CpuBackend::rms_norm(const float* in, int rows, int cols, float* out, int ld_out) {
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < rows; ++r) {
+    const float* x = in + static_cast<size_t>(r) * cols;
+    float sum_squares = 0.0f;
+    for (int j = 0; j < cols; ++j) sum_squares += x[j] * x[j];
+    const float scale = rms_inverse_scale(sum_squares, cols);
+    float* y = out + static_cast<size_t>(r) * ld_out;
+    for (int j = 0; j < cols; ++j) y[j] = x[j] * scale;
+  }
+}
+
+static CBLAS_TRANSPOSE to_cblas(Trans t) { return t == Trans::kN ? CblasNoTrans : CblasTrans; }
+
+void CpuBackend::gemm(const GemmDesc& d, const float* a, const float* b, float* c,
+                      Epilogue epilogue, const float* bias) {
+  cblas_sgemm(CblasColMajor, to_cblas(d.trans_a), to_cblas(d.trans_b), d.m, d.n, d.k, d.alpha, a,
+              d.lda, b, d.ldb, d.beta, c, d.ldc);
+  if (epilogue == Epilogue::kNone) return;
+  const bool relu = epilogue == Epilogue::kBiasRelu;
+#pragma omp parallel for schedule(static)
+  for (int col = 0; col < d.n; ++col) {
+    float* y = c + static_cast<size_t>(col) * d.ldc;
+    for (int i = 0; i < d.m; ++i) {
+      const float z = y[i] + bias[i];
+      y[i] = relu && z < 0.0f ? 0.0f : z;
+    }
+  }
+}
+
+void CpuBackend::gather_rows(const float* src, int ld_src, const int32_t* indices, int rows,
+                             int cols, float* dst) {
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < rows; ++i) {
+    std::memcpy(dst + static_cast<size_t>(i) * cols,
+                src + static_cast<size_t>(indices[i]) * ld_src, sizeof(float) * cols);
+  }
+}
+
+void CpuBackend::column_sum(const float* x, int rows, int cols, float* out, float beta) {
+  // Rows are summed in order 0..rows-1 for every column: the result does not depend on threads.
+#pragma omp parallel for schedule(static)
+  for (int j = 0; j < cols; ++j) {
+    float sum = 0.0f;
+    for (int r = 0; r < rows; ++r) sum += x[static_cast<size_t>(r) * cols + j];
+    out[j] = (beta == 0.0f ? 0.0f : beta * out[j]) + sum;
+  }
+}
+
+void CpuBackend::sum_into(const float* x, int n, float* acc) {
+  double sum = 0.0;
+  for (int i = 0; i < n; ++i) sum += x[i];
+  acc[0] += static_cast<float>(sum);
+}
+
+void CpuBackend::count_equal(const int32_t* a, const int32_t* b, int n, int64_t* acc) {
+  int64_t count = 0;
+  for (int i = 0; i < n; ++i) count += a[i] == b[i];
+  acc[0] += count;
+}
+
+void CpuBackend::adam(const AdamSpec& spec, float* params, const float* grads, float* m, float* v,
+                      size_t n) {
+  const AdamScalars scalars = adam_scalars(spec);
+  const auto count = static_cast<int64_t>(n);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < count; ++i) adam_element(scalars, grads[i], &params[i], &m[i], &v[i]);
+}
+
+void CpuBackend::sgd_momentum(float lr, float momentum, float* params, const float* grads,
+                              float* velocity, size_t n) {
+  const auto count = static_cast<int64_t>(n);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < count; ++i) {
+    velocity[i] = momentum * velocity[i] + grads[i];
+    params[i] -= lr * velocity[i];
+  }
+}
+
+std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+
+}  // namespace ff

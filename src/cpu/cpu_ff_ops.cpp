@@ -1,0 +1,119 @@
+// CPU reference of the data and Forward-Forward ops: batch prep, the fused FF loss pass, slow
+// scoring, argmax and softmax cross-entropy. The arithmetic is the shared host/device code of
+// ff/batch_prep.hpp and ff/math.hpp; these functions only loop over it.
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "cpu/cpu_backend.hpp"
+#include "ff/batch_prep.hpp"
+#include "ff/error.hpp"
+#include "ff/math.hpp"
+
+namespace ff {
+
+void CpuBackend::prepare_batch(const BatchSpec& spec, float* out, int32_t* task_labels) {
+  if (spec.task == Task::kUnsupervised) {
+    throw Error("the unsupervised (hybrid-negative) task is not implemented yet; use another --task");
+  }
+  const int pixels = spec.channels * spec.height * spec.width;
+  const int rows = batch_rows(spec);
+#pragma omp parallel for schedule(static)
+  for (int row = 0; row < rows; ++row) {
+    const int sample = row % spec.batch;
+    const uint32_t index = static_cast<uint32_t>(spec.indices[sample]);
+    const SampleDraw draw = draw_for_batch(spec, index);
+    const int label = row_label(spec.mode, spec.batch, row, draw);
+    const uint8_t* image = spec.images + static_cast<size_t>(index) * pixels;
+    float* y = out + static_cast<size_t>(row) * pixels;
+    for (int p = 0; p < pixels; ++p) y[p] = batch_value(spec, image, draw, label, p);
+    if (task_labels && row < spec.batch) task_labels[row] = draw.task_label;
+  }
+}
+
+void CpuBackend::ff_loss_grad(const FfLossSpec& spec, const float* h, float* dz, float* h_norm,
+                              int ld_norm, float* pair_loss) {
+  const int width = spec.width;
+  const float grad_factor = goodness_grad_factor(width, spec.goodness);
+  const float inv_batch = 1.0f / static_cast<float>(spec.pairs);
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < spec.pairs; ++i) {
+    const int rows[2] = {i, spec.pairs + i};
+    float sum_squares[2];
+    for (int k = 0; k < 2; ++k) {
+      const float* x = h + static_cast<size_t>(rows[k]) * width;
+      float s = 0.0f;
+      for (int j = 0; j < width; ++j) s += x[j] * x[j];
+      sum_squares[k] = s;
+    }
+    const PairLoss pl = ff_pair_loss(spec, goodness_from_sum(sum_squares[0], width, spec.goodness),
+                                     goodness_from_sum(sum_squares[1], width, spec.goodness));
+    pair_loss[i] = pl.loss;
+    const float dloss_dg[2] = {pl.dloss_dpos, pl.dloss_dneg};
+    for (int k = 0; k < 2; ++k) {
+      const float* x = h + static_cast<size_t>(rows[k]) * width;
+      float* d = dz + static_cast<size_t>(rows[k]) * width;
+      // dL/dz = dL/dG * dG/dh * [h > 0]; h = relu(z) is 0 exactly where the mask is 0, so the
+      // product with h already applies the mask.
+      const float scale = dloss_dg[k] * grad_factor * inv_batch;
+      for (int j = 0; j < width; ++j) d[j] = scale * x[j];
+      if (h_norm) {
+        const float norm_scale = rms_inverse_scale(sum_squares[k], width);
+        float* y = h_norm + static_cast<size_t>(rows[k]) * ld_norm;
+        for (int j = 0; j < width; ++j) y[j] = x[j] * norm_scale;
+      }
+    }
+  }
+}
+
+void CpuBackend::goodness_score(const float* h, int rows, int width, float theta,
+                                GoodnessMode mode, float* scores, bool accumulate) {
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < rows; ++r) {
+    const float* x = h + static_cast<size_t>(r) * width;
+    float s = 0.0f;
+    for (int j = 0; j < width; ++j) s += x[j] * x[j];
+    const float score = goodness_from_sum(s, width, mode) - theta;
+    scores[r] = accumulate ? scores[r] + score : score;
+  }
+}
+
+void CpuBackend::argmax(const float* x, int items, int classes, int item_stride, int class_stride,
+                        int32_t* out) {
+  for (int i = 0; i < items; ++i) {
+    int best = 0;
+    float best_value = -std::numeric_limits<float>::infinity();
+    for (int c = 0; c < classes; ++c) {
+      const float value = x[static_cast<size_t>(i) * item_stride + static_cast<size_t>(c) * class_stride];
+      if (value > best_value) {
+        best_value = value;
+        best = c;
+      }
+    }
+    out[i] = best;
+  }
+}
+
+void CpuBackend::softmax_xent(const float* logits, const int32_t* labels, int rows, int classes,
+                              float grad_scale, float* dlogits, float* row_loss) {
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < rows; ++r) {
+    const float* z = logits + static_cast<size_t>(r) * classes;
+    float max_logit = z[0];
+    for (int c = 1; c < classes; ++c) max_logit = z[c] > max_logit ? z[c] : max_logit;
+    float sum = 0.0f;
+    for (int c = 0; c < classes; ++c) sum += std::exp(z[c] - max_logit);
+    const float log_sum = std::log(sum);
+    const int label = labels[r];
+    row_loss[r] = log_sum - (z[label] - max_logit);
+    if (dlogits) {
+      float* d = dlogits + static_cast<size_t>(r) * classes;
+      for (int c = 0; c < classes; ++c) {
+        const float p = std::exp(z[c] - max_logit - log_sum);
+        d[c] = (p - (c == label ? 1.0f : 0.0f)) * grad_scale;
+      }
+    }
+  }
+}
+
+}  // namespace ff

@@ -1,0 +1,72 @@
+// Parameter layout, He initialisation and the optimiser wrapper.
+#include "ff/network.hpp"
+
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "ff/error.hpp"
+#include "ff/philox.hpp"
+
+namespace ff {
+
+std::vector<float> init_parameters(const std::vector<int>& dims, uint64_t seed) {
+  size_t total = 0;
+  for (size_t l = 0; l + 1 < dims.size(); ++l) {
+    total += static_cast<size_t>(dims[l]) * dims[l + 1] + dims[l + 1];
+  }
+  std::vector<float> params(total, 0.0f);
+  size_t offset = 0;
+  for (size_t l = 0; l + 1 < dims.size(); ++l) {
+    const size_t weights = static_cast<size_t>(dims[l]) * dims[l + 1];
+    const double stddev = std::sqrt(2.0 / dims[l]);
+    // Box-Muller: each Philox block of four words gives four normals.
+    for (size_t i = 0; i < weights; i += 4) {
+      const Philox4 w = random_words(seed, l, static_cast<uint32_t>(i / 4), RandomPurpose::kInit);
+      for (int pair = 0; pair < 2; ++pair) {
+        const double radius = std::sqrt(-2.0 * std::log(uniform_float(w.v[2 * pair])));
+        const double angle = 6.283185307179586 * uniform_float(w.v[2 * pair + 1]);
+        if (i + 2 * pair < weights) params[offset + i + 2 * pair] = radius * std::cos(angle) * stddev;
+        if (i + 2 * pair + 1 < weights) {
+          params[offset + i + 2 * pair + 1] = radius * std::sin(angle) * stddev;
+        }
+      }
+    }
+    offset += weights + dims[l + 1];  // biases stay 0
+  }
+  return params;
+}
+
+Mlp::Mlp(Backend& backend, std::vector<int> dims, uint64_t seed) : dims_(std::move(dims)) {
+  size_t total = 0;
+  for (int l = 0; l < num_layers(); ++l) {
+    offsets_.push_back(total);
+    total += weight_count(l) + dims_[l + 1];
+  }
+  params_ = Array<float>(backend, init_parameters(dims_, seed));
+  grads_ = Array<float>(backend, total);
+  backend.fill(grads_.data(), total, 0.0f);
+}
+
+Optimizer::Optimizer(Backend& backend, size_t count, std::string kind, float lr, float momentum)
+    : backend_(&backend), kind_(std::move(kind)), lr_(lr), momentum_(momentum),
+      m_(backend, count), v_(backend, kind_ == "adam" ? count : 0) {
+  require(kind_ == "adam" || kind_ == "sgd",
+          "unknown --optimizer '" + kind_ + "': use adam or sgd");
+  backend.fill(m_.data(), m_.size(), 0.0f);
+  if (v_.size()) backend.fill(v_.data(), v_.size(), 0.0f);
+}
+
+void Optimizer::step(Array<float>& params, const Array<float>& grads) {
+  ++step_;
+  if (kind_ == "adam") {
+    AdamSpec spec;
+    spec.lr = lr_;
+    spec.step = step_;
+    backend_->adam(spec, params.data(), grads.data(), m_.data(), v_.data(), params.size());
+  } else {
+    backend_->sgd_momentum(lr_, momentum_, params.data(), grads.data(), m_.data(), params.size());
+  }
+}
+
+}  // namespace ff

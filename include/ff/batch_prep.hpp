@@ -54,18 +54,76 @@ FF_HD int row_label(LabelMode mode, int batch, int row, const SampleDraw& draw) 
   }
 }
 
-// Output value at flat position `p` (channel-major) of a row built from `image` under `draw`.
+// Pixel (channel, row, col) of the transformed image, scaled to [0,1].
+FF_HD float transformed_pixel(const BatchSpec& spec, const uint8_t* image, int transform,
+                              int channel, int row, int col) {
+  int src_row, src_col;
+  transform_source(spec.task, transform, spec.height, spec.width, row, col, &src_row, &src_col);
+  return static_cast<float>(image[(channel * spec.height + src_row) * spec.width + src_col]) *
+         (1.0f / 255.0f);
+}
+
+// Whether the rows of this batch carry a label in their first num_labels values.
+FF_HD bool batch_is_labelled(const BatchSpec& spec) {
+  return spec.mode != LabelMode::kNone && spec.num_labels > 0;
+}
+
+// Output value at flat position `p` (channel-major) of a row built from `image` under `draw`:
+// the label value in the first num_labels positions, the transformed pixel elsewhere.
 FF_HD float batch_value(const BatchSpec& spec, const uint8_t* image, const SampleDraw& draw,
                         int label, int p) {
-  const bool labelled = spec.mode != LabelMode::kNone && spec.num_labels > 0;
-  if (labelled && p < spec.num_labels) return label_value(spec.mode, spec.num_labels, label, p);
+  if (batch_is_labelled(spec) && p < spec.num_labels) {
+    return label_value(spec.mode, spec.num_labels, label, p);
+  }
   const int plane = spec.height * spec.width;
-  const int channel = p / plane;
-  const int row = (p % plane) / spec.width, col = p % spec.width;
-  int src_row, src_col;
-  transform_source(spec.task, draw.transform, spec.height, spec.width, row, col, &src_row, &src_col);
-  return static_cast<float>(image[channel * plane + src_row * spec.width + src_col]) *
-         (1.0f / 255.0f);
+  return transformed_pixel(spec, image, draw.transform, p / plane, (p % plane) / spec.width,
+                           p % spec.width);
+}
+
+// ---- unsupervised task: hybrid negatives (Hinton 2022) ----
+// The negative of sample i is m*x_i + (1-m)*x_j: j another image, m a random bit image blurred
+// kHybridBlurPasses times with [1/4, 1/2, 1/4] along rows and columns, then thresholded at 0.5.
+// Blur borders replicate the edge pixel (SPEC.md does not say; zero padding would bias the mask
+// towards the partner image along the border). One mask per sample and epoch, shared by channels.
+constexpr int kHybridBlurPasses = 6;
+constexpr int kMaxHybridPlane = 32 * 32;  // scratch size of the mask (largest dataset plane)
+
+// The partner image: uniform over the dataset's other images.
+FF_HD uint32_t hybrid_partner(uint64_t seed, uint64_t epoch, uint32_t index, uint32_t count) {
+  const uint32_t word = random_words(seed, epoch, index, RandomPurpose::kHybridPartner).v[0];
+  const uint32_t r = uniform_below(word, count - 1);
+  return r >= index ? r + 1 : r;
+}
+
+// Bit p of the sample's random bit image (128 bits per Philox block).
+FF_HD float hybrid_random_bit(uint64_t seed, uint64_t epoch, uint32_t index, int p) {
+  const Philox4 w = random_words(seed, epoch, index, RandomPurpose::kHybridMask,
+                                 static_cast<uint32_t>(p / 128));
+  return static_cast<float>((w.v[(p / 32) % 4] >> (p % 32)) & 1u);
+}
+
+// One [1/4, 1/2, 1/4] tap at (row, col) along rows (horizontal) or columns, edge replicated.
+FF_HD float blur_tap(const float* in, int height, int width, int row, int col, bool horizontal) {
+  if (horizontal) {
+    const int left = col > 0 ? col - 1 : col, right = col + 1 < width ? col + 1 : col;
+    return 0.25f * in[row * width + left] + 0.5f * in[row * width + col] +
+           0.25f * in[row * width + right];
+  }
+  const int up = row > 0 ? row - 1 : row, down = row + 1 < height ? row + 1 : row;
+  return 0.25f * in[up * width + col] + 0.5f * in[row * width + col] + 0.25f * in[down * width + col];
+}
+
+// The thresholded mask of one sample into mask[height*width] (1 = take the sample's own pixel),
+// using scratch[height*width]. Sequential: the CUDA kernel parallelises the same taps per pixel.
+FF_HD void hybrid_mask(uint64_t seed, uint64_t epoch, uint32_t index, int height, int width,
+                       float* mask, float* scratch) {
+  const int plane = height * width;
+  for (int p = 0; p < plane; ++p) mask[p] = hybrid_random_bit(seed, epoch, index, p);
+  for (int pass = 0; pass < kHybridBlurPasses; ++pass) {
+    for (int p = 0; p < plane; ++p) scratch[p] = blur_tap(mask, height, width, p / width, p % width, true);
+    for (int p = 0; p < plane; ++p) mask[p] = blur_tap(scratch, height, width, p / width, p % width, false);
+  }
+  for (int p = 0; p < plane; ++p) mask[p] = mask[p] > 0.5f ? 1.0f : 0.0f;
 }
 
 }  // namespace ff

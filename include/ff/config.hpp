@@ -41,6 +41,11 @@ struct TrainConfig {
   int fast_epochs = 10;  // epochs of the fast (linear softmax) classifier
   float fast_lr = 1e-3f;
   uint64_t test_seed = 12345;  // fixed seed of the test-set transforms
+  // transfer: linear probe on the class labels over frozen features
+  bool probe = false;
+  int probe_epochs = 100;
+  float probe_lr = 1e-3f;
+  std::string probe_layers = "last3";  // lastN | all | 1,3,...
   // where
   std::string device = "auto";
   std::string out_dir;
@@ -51,7 +56,8 @@ struct TrainConfig {
 // ff::Error on anything else.
 std::vector<int> parse_layers(const std::string& spec, int input_width);
 
-// 0-based indices of the scoring layers of a network of `num_layers` hidden layers.
+// 0-based indices of the layers a selection names in a network of `num_layers` hidden layers:
+// "default" (all but the first), "all", "lastN" (at most all layers), or a 1-based list "1,3".
 std::vector<int> parse_score_layers(const std::string& spec, int num_layers);
 
 float layer_threshold(const TrainConfig& config, int width);

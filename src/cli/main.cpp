@@ -51,6 +51,11 @@ void add_train_options(CLI::App& app, TrainOptions& o) {
       ->capture_default_str();
   app.add_option("--fast-lr", c.fast_lr, "learning rate of the fast classifier")
       ->capture_default_str();
+  app.add_flag("--probe", c.probe, "after pretraining, train a linear probe on the class labels");
+  app.add_option("--probe-epochs", c.probe_epochs, "epochs of the linear probe")->capture_default_str();
+  app.add_option("--probe-lr", c.probe_lr, "learning rate of the linear probe")->capture_default_str();
+  app.add_option("--probe-layers", c.probe_layers, "probe features: lastN | all | 1,3,...")
+      ->capture_default_str();
   app.add_option("--train-limit", c.train_limit, "use only the first N training images (0: all)");
   app.add_option("--test-limit", c.test_limit, "use only the first N test images (0: all)");
   app.add_option("--device", c.device, "auto | cuda | cpu")->capture_default_str();

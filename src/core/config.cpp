@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <sstream>
 
 #include "ff/error.hpp"
@@ -60,9 +61,8 @@ std::vector<int> parse_score_layers(const std::string& spec, int num_layers) {
   } else if (spec == "all") {
     for (int l = 0; l < num_layers; ++l) layers.push_back(l);
   } else if (spec.rfind("last", 0) == 0) {
-    const int count = parse_positive(spec.substr(4), "layer selection '" + spec + "'");
-    require(count <= num_layers, "layer selection '" + spec + "' asks for more layers than the " +
-                                     std::to_string(num_layers) + " the network has");
+    // A network shallower than N gives all its layers: "last3" of a 2-layer net is both layers.
+    const int count = std::min(num_layers, parse_positive(spec.substr(4), "layer selection '" + spec + "'"));
     for (int l = num_layers - count; l < num_layers; ++l) layers.push_back(l);
   } else {
     for (const std::string& part : split(spec, ',')) {
@@ -106,6 +106,10 @@ nlohmann::json config_to_json(const TrainConfig& c) {
       {"fast_epochs", c.fast_epochs},
       {"fast_lr", c.fast_lr},
       {"test_seed", c.test_seed},
+      {"probe", c.probe},
+      {"probe_epochs", c.probe_epochs},
+      {"probe_lr", c.probe_lr},
+      {"probe_layers", c.probe_layers},
       {"device", c.device},
   };
 }

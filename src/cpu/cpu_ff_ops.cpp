@@ -12,9 +12,29 @@
 
 namespace ff {
 
+namespace {
+
+// The hybrid negative of the sample at dataset row `index` (unsupervised task).
+void write_hybrid_row(const BatchSpec& spec, const uint8_t* image, uint32_t index, float* y) {
+  float mask[kMaxHybridPlane], scratch[kMaxHybridPlane];
+  hybrid_mask(spec.seed, spec.epoch, index, spec.height, spec.width, mask, scratch);
+  const int plane = spec.height * spec.width;
+  const uint32_t partner = hybrid_partner(spec.seed, spec.epoch, index, spec.dataset_count);
+  const uint8_t* other = spec.images + static_cast<size_t>(partner) * spec.channels * plane;
+  for (int channel = 0; channel < spec.channels; ++channel) {
+    for (int p = 0; p < plane; ++p) {
+      const int at = channel * plane + p;
+      y[at] = static_cast<float>(mask[p] > 0.5f ? image[at] : other[at]) * (1.0f / 255.0f);
+    }
+  }
+}
+
+}  // namespace
+
 void CpuBackend::prepare_batch(const BatchSpec& spec, float* out, int32_t* task_labels) {
   if (spec.task == Task::kUnsupervised) {
-    throw Error("the unsupervised (hybrid-negative) task is not implemented yet; use another --task");
+    require(spec.height * spec.width <= kMaxHybridPlane && spec.dataset_count >= 2,
+            "the unsupervised task needs images of at most 32x32 and at least 2 of them");
   }
   const int pixels = spec.channels * spec.height * spec.width;
   const int rows = batch_rows(spec);
@@ -26,7 +46,23 @@ void CpuBackend::prepare_batch(const BatchSpec& spec, float* out, int32_t* task_
     const int label = row_label(spec.mode, spec.batch, row, draw);
     const uint8_t* image = spec.images + static_cast<size_t>(index) * pixels;
     float* y = out + static_cast<size_t>(row) * pixels;
-    for (int p = 0; p < pixels; ++p) y[p] = batch_value(spec, image, draw, label, p);
+    if (spec.task == Task::kUnsupervised && spec.mode == LabelMode::kPositiveNegative &&
+        row >= spec.batch) {
+      write_hybrid_row(spec, image, index, y);
+      continue;
+    }
+    // Nested loops rather than batch_value per position: no integer division per pixel.
+    float* value = y;
+    for (int channel = 0; channel < spec.channels; ++channel) {
+      for (int r = 0; r < spec.height; ++r) {
+        for (int c = 0; c < spec.width; ++c) {
+          *value++ = transformed_pixel(spec, image, draw.transform, channel, r, c);
+        }
+      }
+    }
+    if (batch_is_labelled(spec)) {
+      for (int j = 0; j < spec.num_labels; ++j) y[j] = label_value(spec.mode, spec.num_labels, label, j);
+    }
     if (task_labels && row < spec.batch) task_labels[row] = draw.task_label;
   }
 }

@@ -11,7 +11,7 @@
 #include "ff/backend.hpp"
 #include "ff/dataset.hpp"
 #include "ff/error.hpp"
-#include "ff/linear_classifier.hpp"
+#include "ff/readout.hpp"
 #include "ff/run_log.hpp"
 #include "ff/trainer.hpp"
 
@@ -42,17 +42,56 @@ std::string format_losses(const std::vector<double>& losses) {
   return text + "]";
 }
 
-LabelledFeatures labelled(const Array<float>& features, const ResidentSplit& split,
-                          const ImageSet& host) {
-  LabelledFeatures out;
-  out.features = features.data();
-  out.labels = split.labels_i32.data();
-  out.host_labels.assign(host.labels.begin(), host.labels.end());
-  out.count = split.count;
-  return out;
+}  // namespace
+
+nlohmann::json evaluate_trained(Backend& backend, FfTrainer& trainer, const Dataset& dataset,
+                                const TrainConfig& config) {
+  nlohmann::json result;
+  if (trainer.num_labels() >= 2) {
+    std::printf("evaluating: slow classification over %d labels...\n", trainer.num_labels());
+    std::fflush(stdout);
+    const SlowEvalResult slow = trainer.evaluate_slow(trainer.test_split(), config.test_seed);
+    result["task_acc"] = slow.accuracy;
+    result["per_layer_acc"] = slow.per_layer;
+    if (config.task == Task::kSupervised) result["slow_acc"] = slow.accuracy;
+  }
+  // The fast classifier reads out the class: for supervised FF and for unsupervised FF (where it is
+  // SPEC.md's "linear classifier"); pretext tasks are read out by the probe instead.
+  const bool class_task = config.task == Task::kSupervised || config.task == Task::kUnsupervised;
+  if (class_task && config.fast_epochs > 0) {
+    ReadoutConfig fast{trainer.score_layers(), config.fast_epochs, config.fast_lr, config.batch,
+                       config.seed, "fast classifier"};
+    const LinearClassifierResult r = linear_readout(backend, trainer, dataset, fast);
+    result["fast_acc"] = r.test_accuracy;
+    result["fast_loss"] = r.epoch_loss;
+  }
+  if (config.probe) {
+    ReadoutConfig probe{parse_score_layers(config.probe_layers, trainer.network().num_layers()),
+                        config.probe_epochs, config.probe_lr, config.batch, config.seed, "probe"};
+    const LinearClassifierResult r = linear_readout(backend, trainer, dataset, probe);
+    result["probe_acc"] = r.test_accuracy;
+    result["probe_loss"] = r.epoch_loss;
+  }
+  return result;
 }
 
-}  // namespace
+void print_result_table(const nlohmann::json& result, const TrainConfig& config) {
+  auto row = [](const std::string& name, double accuracy) {
+    std::printf("%-38s %7.2f%%\n", name.c_str(), accuracy * 100);
+  };
+  std::printf("\n%-38s %8s\n", "result (test set)", "accuracy");
+  if (result.contains("task_acc")) {
+    row("slow (goodness), " + task_name(config.task) + " labels", result["task_acc"]);
+    const auto& per_layer = result["per_layer_acc"];
+    for (size_t l = 0; l < per_layer.size(); ++l) {
+      row("  layer " + std::to_string(l + 1) + " alone", per_layer[l]);
+    }
+  }
+  if (result.contains("fast_acc")) row("fast (linear classifier), classes", result["fast_acc"]);
+  if (result.contains("probe_acc")) {
+    row("transfer (linear probe, " + config.probe_layers + "), classes", result["probe_acc"]);
+  }
+}
 
 nlohmann::json run_training(TrainConfig config) {
   const auto run_start = Clock::now();
@@ -81,7 +120,6 @@ nlohmann::json run_training(TrainConfig config) {
   std::fflush(stdout);
 
   double train_seconds = 0.0;
-  SlowEvalResult slow;
   for (int epoch = 0; epoch < config.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     const std::vector<double> loss = trainer.train_epoch(epoch);
@@ -94,72 +132,36 @@ nlohmann::json run_training(TrainConfig config) {
                           {"train_samples_per_s", samples_per_s},
                           {"epoch_s", epoch_seconds}};
     const bool evaluate_now = config.eval_every > 0 && (epoch + 1) % config.eval_every == 0 &&
-                              epoch + 1 < config.epochs;
-    std::string evaluation;
+                              epoch + 1 < config.epochs && trainer.num_labels() >= 2;
+    char evaluation[64] = "";
     if (evaluate_now) {
-      slow = trainer.evaluate_slow(trainer.test_split(), config.test_seed);
-      record["slow_acc"] = slow.accuracy;
+      const SlowEvalResult slow = trainer.evaluate_slow(trainer.test_split(), config.test_seed);
+      record[config.task == Task::kSupervised ? "slow_acc" : "task_acc"] = slow.accuracy;
       record["per_layer_acc"] = slow.per_layer;
-      evaluation = "  test " + std::to_string(slow.accuracy * 100).substr(0, 5) + "%";
+      std::snprintf(evaluation, sizeof evaluation, "  test %.2f%%", slow.accuracy * 100);
     }
     record["elapsed_s"] = seconds_since(run_start);
     metrics.append(record);
     const double eta = train_seconds / (epoch + 1) * (config.epochs - epoch - 1);
     std::printf("epoch %d/%d  loss %s  %.0f samples/s  ETA %s%s\n", epoch + 1, config.epochs,
                 format_losses(loss).c_str(), samples_per_s, format_duration(eta).c_str(),
-                evaluation.c_str());
+                evaluation);
     std::fflush(stdout);
   }
 
-  std::printf("evaluating: slow classification over %d labels...\n", trainer.num_labels());
-  std::fflush(stdout);
-  slow = trainer.evaluate_slow(trainer.test_split(), config.test_seed);
-
-  std::printf("evaluating: fast classifier (%d epochs on the scoring layers' features)...\n",
-              config.fast_epochs);
-  std::fflush(stdout);
-  LinearClassifierResult fast;
-  {
-    const Array<float> train_features =
-        trainer.extract_features(trainer.train_split(), trainer.score_layers());
-    const Array<float> test_features =
-        trainer.extract_features(trainer.test_split(), trainer.score_layers());
-    LinearClassifierConfig classifier;
-    for (int l : trainer.score_layers()) classifier.width += trainer.network().out_width(l);
-    classifier.classes = dataset.num_classes;
-    classifier.epochs = config.fast_epochs;
-    classifier.batch = config.batch;
-    classifier.lr = config.fast_lr;
-    classifier.seed = config.seed;
-    fast = train_linear_classifier(*backend, classifier,
-                                   labelled(train_features, trainer.train_split(), dataset.train),
-                                   labelled(test_features, trainer.test_split(), dataset.test));
-  }
-
-  nlohmann::json result{{"slow_acc", slow.accuracy},
-                        {"task_acc", slow.accuracy},
-                        {"per_layer_acc", slow.per_layer},
-                        {"fast_acc", fast.test_accuracy},
-                        {"fast_loss", fast.epoch_loss},
-                        {"device", backend->name()},
-                        {"train_seconds", train_seconds},
-                        {"elapsed_s", seconds_since(run_start)},
-                        {"parameters", trainer.network().parameter_count()},
-                        {"config", config_to_json(config)}};
-  metrics.append(nlohmann::json{{"final", true},
-                                {"slow_acc", slow.accuracy},
-                                {"per_layer_acc", slow.per_layer},
-                                {"fast_acc", fast.test_accuracy},
-                                {"elapsed_s", seconds_since(run_start)}});
+  nlohmann::json result = evaluate_trained(*backend, trainer, dataset, config);
+  result["device"] = backend->name();
+  result["train_seconds"] = train_seconds;
+  result["elapsed_s"] = seconds_since(run_start);
+  result["parameters"] = trainer.network().parameter_count();
+  result["config"] = config_to_json(config);
+  nlohmann::json final_record = result;
+  final_record.erase("config");
+  final_record["final"] = true;
+  metrics.append(final_record);
   write_file_atomically(config.out_dir + "/result.json", result.dump(2) + "\n");
 
-  std::printf("\n%-34s %8s\n", "result (test set)", "accuracy");
-  std::printf("%-34s %7.2f%%\n", ("slow (goodness), " + task_name(config.task)).c_str(),
-              slow.accuracy * 100);
-  for (size_t l = 0; l < slow.per_layer.size(); ++l) {
-    std::printf("  layer %-26zu %7.2f%%\n", l + 1, slow.per_layer[l] * 100);
-  }
-  std::printf("%-34s %7.2f%%\n", "fast (linear classifier), classes", fast.test_accuracy * 100);
+  print_result_table(result, config);
   std::printf("wrote %s/result.json and metrics.jsonl (%s)\n", config.out_dir.c_str(),
               format_duration(seconds_since(run_start)).c_str());
   return result;

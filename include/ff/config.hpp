@@ -49,6 +49,10 @@ struct TrainConfig {
   // where
   std::string device = "auto";
   std::string out_dir;
+  // checkpoints
+  std::string save_path;    // --save: written at the end (and every save_every epochs)
+  int save_every = 0;
+  std::string resume_path;  // --resume: continue a run from its checkpoint
 };
 
 // Parses "LxN" (L layers of N units) or a comma list of widths. A list whose first entry equals the
@@ -63,5 +67,7 @@ std::vector<int> parse_score_layers(const std::string& spec, int num_layers);
 float layer_threshold(const TrainConfig& config, int width);
 
 nlohmann::json config_to_json(const TrainConfig& config);
+// The inverse of config_to_json (for checkpoints). Throws ff::Error on a malformed object.
+TrainConfig config_from_json(const nlohmann::json& json);
 
 }  // namespace ff

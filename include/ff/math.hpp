@@ -85,3 +85,26 @@ FF_HD PairLoss ff_pair_loss(const FfLossSpec& s, float g_pos, float g_neg) {
 }
 
 }  // namespace ff
+
+namespace ff {
+
+// Backward of y = relu-output h normalised, x_norm = h * s with s = 1/(1e-8 + r), r = sqrt(mean h^2),
+// followed by the ReLU mask: dz_i = [h_i > 0] * (s * g_i - c * h_i) where g = dL/dx_norm and
+// c = s^2 * dot(g, h) / (N r). The full Jacobian of the norm, not an approximation.
+struct RmsBackwardScalars {
+  float s, c;
+};
+
+FF_HD RmsBackwardScalars rms_backward_scalars(float sum_squares, float dot_gh, int count) {
+  const float r = sqrtf(sum_squares / static_cast<float>(count));
+  const float s = 1.0f / (1e-8f + r);
+  // r == 0 means h == 0: every dz is masked to 0, c is irrelevant (and would divide by 0).
+  const float c = r > 0.0f ? s * s * dot_gh / (static_cast<float>(count) * r) : 0.0f;
+  return RmsBackwardScalars{s, c};
+}
+
+FF_HD float rms_relu_backward_element(const RmsBackwardScalars& k, float h, float g) {
+  return h > 0.0f ? k.s * g - k.c * h : 0.0f;
+}
+
+}  // namespace ff

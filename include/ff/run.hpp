@@ -4,6 +4,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <string>
+
 #include "ff/config.hpp"
 
 namespace ff {
@@ -17,6 +19,15 @@ struct Dataset;
 nlohmann::json evaluate_trained(Backend& backend, FfTrainer& trainer, const Dataset& dataset,
                                 const TrainConfig& config);
 void print_result_table(const nlohmann::json& result, const TrainConfig& config);
+
+// `ffcuda probe --checkpoint PATH`: the linear probe (and slow evaluation) of a saved network.
+struct ProbeRequest {
+  std::string checkpoint_path, data_dir, device = "auto", out_dir;
+  int probe_epochs = 100;
+  float probe_lr = 1e-3f;
+  std::string probe_layers = "last3";
+};
+nlohmann::json run_probe(const ProbeRequest& request);
 
 // Runs `config` and returns what it writes to result.json. Progress goes to stdout.
 nlohmann::json run_training(TrainConfig config);

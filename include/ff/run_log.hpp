@@ -15,7 +15,8 @@ void write_file_atomically(const std::string& path, const std::string& text);
 class JsonLines {
  public:
   JsonLines() = default;
-  explicit JsonLines(const std::string& path);  // truncates; throws ff::Error if not writable
+  // Truncates (or appends, for a resumed run); throws ff::Error if not writable.
+  explicit JsonLines(const std::string& path, bool append = false);
   void append(const nlohmann::json& record);
   bool is_open() const { return stream_.is_open(); }
 

@@ -56,6 +56,9 @@ void add_train_options(CLI::App& app, TrainOptions& o) {
   app.add_option("--probe-lr", c.probe_lr, "learning rate of the linear probe")->capture_default_str();
   app.add_option("--probe-layers", c.probe_layers, "probe features: lastN | all | 1,3,...")
       ->capture_default_str();
+  app.add_option("--save", c.save_path, "write a checkpoint (safetensors) at the end of training");
+  app.add_option("--save-every", c.save_every, "also write it every N epochs");
+  app.add_option("--resume", c.resume_path, "continue the run saved in this checkpoint");
   app.add_option("--train-limit", c.train_limit, "use only the first N training images (0: all)");
   app.add_option("--test-limit", c.test_limit, "use only the first N test images (0: all)");
   app.add_option("--device", c.device, "auto | cuda | cpu")->capture_default_str();
@@ -100,6 +103,18 @@ int main(int argc, char** argv) {
   CLI::App* train = app.add_subcommand("train", "pretrain a network, then evaluate it");
   add_train_options(*train, train_options);
   CLI::App* devices = app.add_subcommand("devices", "list the devices ffcuda can use");
+  ff::ProbeRequest probe_request;
+  CLI::App* probe = app.add_subcommand("probe", "linear-probe transfer of a saved network");
+  probe->add_option("--checkpoint", probe_request.checkpoint_path, "checkpoint written by --save")
+      ->required();
+  probe->add_option("--probe-epochs", probe_request.probe_epochs, "epochs of the linear probe")
+      ->capture_default_str();
+  probe->add_option("--probe-lr", probe_request.probe_lr, "learning rate")->capture_default_str();
+  probe->add_option("--probe-layers", probe_request.probe_layers, "lastN | all | 1,3,...")
+      ->capture_default_str();
+  probe->add_option("--data-dir", probe_request.data_dir, "dataset folder (default: as trained)");
+  probe->add_option("--device", probe_request.device, "auto | cuda | cpu")->capture_default_str();
+  probe->add_option("--out", probe_request.out_dir, "output folder");
 
   try {
     app.parse(argc, argv);
@@ -109,6 +124,7 @@ int main(int argc, char** argv) {
   try {
     if (*devices) return print_devices();
     if (*train) ff::run_training(finish_config(train_options));
+    if (*probe) ff::run_probe(probe_request);
     return 0;
   } catch (const ff::Error& e) {
     std::cerr << "ffcuda: error: " << e.what() << "\n";

@@ -114,4 +114,40 @@ nlohmann::json config_to_json(const TrainConfig& c) {
   };
 }
 
+TrainConfig config_from_json(const nlohmann::json& j) {
+  TrainConfig c;
+  try {
+    c.dataset = j.at("dataset");
+    c.data_dir = j.at("data_dir");
+    c.task = parse_task(j.at("task"));
+    c.train_limit = j.at("train_limit");
+    c.test_limit = j.at("test_limit");
+    c.layers_spec = j.at("layers");
+    c.algo = j.at("algo");
+    c.goodness = j.at("goodness") == "mean" ? GoodnessMode::kMean : GoodnessMode::kSum;
+    c.threshold = j.at("threshold");
+    c.loss = j.at("loss") == "symba" ? FfLossKind::kSymba : FfLossKind::kSoftplus;
+    c.epochs = j.at("epochs");
+    c.batch = j.at("batch");
+    c.lr = j.at("lr");
+    c.optimizer = j.at("optimizer");
+    c.momentum = j.at("momentum");
+    c.seed = j.at("seed");
+    c.score_layers = j.at("score_layers");
+    c.eval_every = j.at("eval_every");
+    c.eval_batch = j.at("eval_batch");
+    c.fast_epochs = j.at("fast_epochs");
+    c.fast_lr = j.at("fast_lr");
+    c.test_seed = j.at("test_seed");
+    c.probe = j.at("probe");
+    c.probe_epochs = j.at("probe_epochs");
+    c.probe_lr = j.at("probe_lr");
+    c.probe_layers = j.at("probe_layers");
+    c.device = j.at("device");
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("malformed configuration: ") + e.what());
+  }
+  return c;
+}
+
 }  // namespace ff

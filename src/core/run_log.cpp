@@ -22,7 +22,8 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   require(!error, "cannot rename '" + temporary + "' to '" + path + "': " + error.message());
 }
 
-JsonLines::JsonLines(const std::string& path) : path_(path), stream_(path, std::ios::trunc) {
+JsonLines::JsonLines(const std::string& path, bool append)
+    : path_(path), stream_(path, append ? std::ios::app : std::ios::trunc) {
   require(stream_.good(), "cannot write '" + path + "': check that the folder is writable");
 }
 

@@ -28,7 +28,8 @@ LinearClassifierResult linear_readout(Backend& backend, FfTrainer& trainer, cons
   LinearClassifierConfig classifier;
   for (int l : config.layers) {
     classifier.width += trainer.network().out_width(l);
-    layer_names += (layer_names.empty() ? "" : ",") + std::to_string(l + 1);
+    if (!layer_names.empty()) layer_names += ',';
+    layer_names += std::to_string(l + 1);
   }
   std::printf("%s: features of layers %s (%d values per image), computed once...\n",
               config.what.c_str(), layer_names.c_str(), classifier.width);

@@ -12,6 +12,7 @@
 #include "ff/dataset.hpp"
 #include "ff/error.hpp"
 #include "ff/readout.hpp"
+#include "ff/train_checkpoint.hpp"
 #include "ff/run_log.hpp"
 #include "ff/trainer.hpp"
 
@@ -93,6 +94,41 @@ void print_result_table(const nlohmann::json& result, const TrainConfig& config)
   }
 }
 
+nlohmann::json run_probe(const ProbeRequest& request) {
+  const auto run_start = Clock::now();
+  const Checkpoint checkpoint = load_checkpoint(request.checkpoint_path);
+  TrainConfig config = checkpoint_config(checkpoint, request.checkpoint_path);
+  if (!request.data_dir.empty()) config.data_dir = request.data_dir;
+  if (config.data_dir.empty()) config.data_dir = "data/" + config.dataset;
+  config.device = request.device;
+  config.probe = true;
+  config.probe_epochs = request.probe_epochs;
+  config.probe_lr = request.probe_lr;
+  config.probe_layers = request.probe_layers;
+  config.fast_epochs = 0;
+  config.out_dir = request.out_dir.empty() ? default_out_dir(config) + "-probe" : request.out_dir;
+  std::unique_ptr<Backend> backend = make_backend(config.device);
+  Dataset dataset = load_dataset(config.dataset, config.data_dir);
+  limit_images(dataset.train, config.train_limit, dataset.pixels());
+  limit_images(dataset.test, config.test_limit, dataset.pixels());
+  FfTrainer trainer(*backend, config, dataset);
+  const int epoch = restore_training_checkpoint(checkpoint, request.checkpoint_path, trainer, config, false);
+  std::printf("probing %s (%s, %s, %d epochs of pretraining) on %s\n",
+              request.checkpoint_path.c_str(), config.dataset.c_str(), task_name(config.task).c_str(),
+              epoch, backend->name().c_str());
+  nlohmann::json result = evaluate_trained(*backend, trainer, dataset, config);
+  result["device"] = backend->name();
+  result["checkpoint"] = request.checkpoint_path;
+  result["pretrain_epochs"] = epoch;
+  result["elapsed_s"] = seconds_since(run_start);
+  result["config"] = config_to_json(config);
+  std::filesystem::create_directories(config.out_dir);
+  write_file_atomically(config.out_dir + "/result.json", result.dump(2) + "\n");
+  print_result_table(result, config);
+  std::printf("wrote %s/result.json\n", config.out_dir.c_str());
+  return result;
+}
+
 nlohmann::json run_training(TrainConfig config) {
   const auto run_start = Clock::now();
   require(config.algo == "ff", "--algo '" + config.algo + "' is not available yet; use ff");
@@ -110,9 +146,15 @@ nlohmann::json run_training(TrainConfig config) {
               dataset.width);
 
   std::filesystem::create_directories(config.out_dir);
-  JsonLines metrics(config.out_dir + "/metrics.jsonl");
-
   FfTrainer trainer(*backend, config, dataset);
+  int first_epoch = 0;
+  if (!config.resume_path.empty()) {
+    const Checkpoint checkpoint = load_checkpoint(config.resume_path);
+    first_epoch = restore_training_checkpoint(checkpoint, config.resume_path, trainer, config, true);
+    std::printf("resumed from %s at epoch %d\n", config.resume_path.c_str(), first_epoch + 1);
+  }
+  JsonLines metrics(config.out_dir + "/metrics.jsonl", first_epoch > 0);
+
   std::printf("device %s; network %s, %zu parameters; task %s (%d labels); %d steps/epoch\n",
               backend->name().c_str(), config.layers_spec.c_str(),
               trainer.network().parameter_count(), task_name(config.task).c_str(),
@@ -120,7 +162,7 @@ nlohmann::json run_training(TrainConfig config) {
   std::fflush(stdout);
 
   double train_seconds = 0.0;
-  for (int epoch = 0; epoch < config.epochs; ++epoch) {
+  for (int epoch = first_epoch; epoch < config.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     const std::vector<double> loss = trainer.train_epoch(epoch);
     backend->synchronize();
@@ -142,7 +184,12 @@ nlohmann::json run_training(TrainConfig config) {
     }
     record["elapsed_s"] = seconds_since(run_start);
     metrics.append(record);
-    const double eta = train_seconds / (epoch + 1) * (config.epochs - epoch - 1);
+    const bool last_epoch = epoch + 1 == config.epochs;
+    if (!config.save_path.empty() &&
+        (last_epoch || (config.save_every > 0 && (epoch + 1) % config.save_every == 0))) {
+      save_training_checkpoint(config.save_path, trainer, config, epoch + 1);
+    }
+    const double eta = train_seconds / (epoch + 1 - first_epoch) * (config.epochs - epoch - 1);
     std::printf("epoch %d/%d  loss %s  %.0f samples/s  ETA %s%s\n", epoch + 1, config.epochs,
                 format_losses(loss).c_str(), samples_per_s, format_duration(eta).c_str(),
                 evaluation);

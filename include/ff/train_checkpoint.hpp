@@ -1,0 +1,28 @@
+// Saving and restoring a training run: weights, optimiser state, the epoch to continue from, and
+// the config. Random draws are counter-based (Philox keyed by seed and epoch), so the epoch is the
+// whole RNG position: a resumed run draws exactly what the uninterrupted run would have.
+#pragma once
+
+#include <string>
+
+#include "ff/checkpoint.hpp"
+#include "ff/config.hpp"
+#include "ff/trainer.hpp"
+
+namespace ff {
+
+// Tensors: layers.<l>.weight [out, in], layers.<l>.bias [out] (what PyTorch users load), then
+// optimizer.m / optimizer.v (flat, the parameter layout of Mlp). Metadata: config (JSON),
+// next_epoch, optimizer_steps, dims.
+void save_training_checkpoint(const std::string& path, FfTrainer& trainer,
+                              const TrainConfig& config, int next_epoch);
+
+// The config stored in a checkpoint (throws ff::Error for a file that is not one).
+TrainConfig checkpoint_config(const Checkpoint& checkpoint, const std::string& path);
+
+// Loads weights (and, with `with_optimizer`, the optimiser state) into `trainer`, after checking
+// that the checkpoint's network matches `config`. Returns the epoch to continue from.
+int restore_training_checkpoint(const Checkpoint& checkpoint, const std::string& path,
+                                FfTrainer& trainer, const TrainConfig& config, bool with_optimizer);
+
+}  // namespace ff

@@ -1,0 +1,114 @@
+// Dataset names -> file layout -> readers. The layout is the one tools/setup.sh (MNIST,
+// Fashion-MNIST) creates and the one README tells users to build by hand (CIFAR-10, SVHN).
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "ff/dataset.hpp"
+#include "ff/error.hpp"
+
+namespace ff {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* const kValidNames = "mnist, fashion-mnist, cifar10, svhn";
+const char* const kCifarFiles = "data_batch_1.bin .. data_batch_5.bin and test_batch.bin";
+const char* const kSvhnFiles = "train_32x32.mat and test_32x32.mat";
+
+std::string join(const std::string& dir, const std::string& file) {
+  return (fs::path(dir) / file).string();
+}
+
+bool exists(const std::string& path) {
+  std::error_code ec;  // an unreadable path counts as missing; the reader then names the fault
+  return fs::exists(path, ec);
+}
+
+// What to do when `dir` does not hold dataset `name`.
+std::string how_to_get(const std::string& name, const std::string& dir) {
+  if (name == "cifar10")
+    return "CIFAR-10 cannot be downloaded here: place " + std::string(kCifarFiles) +
+           " (the cifar-10-batches-bin folder of cifar-10-binary.tar.gz) in " + dir;
+  if (name == "svhn")
+    return "SVHN cannot be downloaded here: place " + std::string(kSvhnFiles) +
+           " (cropped digits, format 2) in " + dir;
+  return "run tools/setup.sh to fetch MNIST and Fashion-MNIST into data/";
+}
+
+// The readers do not return image dimensions, so each split is checked against the expected
+// shape: an IDX file of another size must not be silently reinterpreted.
+void check_shape(const ImageSet& set, const Dataset& ds, const std::string& split,
+                 const std::string& dir) {
+  if (set.images.size() != set.count * static_cast<size_t>(ds.pixels()))
+    throw Error("dataset " + ds.name + " in " + dir + ": the " + split + " images are not " +
+                std::to_string(ds.channels) + "x" + std::to_string(ds.height) + "x" +
+                std::to_string(ds.width) + "; " + how_to_get(ds.name, dir));
+}
+
+void load_idx(Dataset& ds, const std::string& dir) {
+  ds.channels = 1;
+  ds.height = ds.width = 28;
+  // read_idx_pair also accepts the .gz form of each name.
+  ds.train = read_idx_pair(join(dir, "train-images-idx3-ubyte"),
+                           join(dir, "train-labels-idx1-ubyte"));
+  ds.test = read_idx_pair(join(dir, "t10k-images-idx3-ubyte"),
+                          join(dir, "t10k-labels-idx1-ubyte"));
+}
+
+void load_cifar10(Dataset& ds, const std::string& dir) {
+  ds.channels = 3;
+  ds.height = ds.width = 32;
+  // Accept the extracted tarball folder inside dir as well as the files directly in dir.
+  std::string base = dir;
+  const std::string nested = join(dir, "cifar-10-batches-bin");
+  if (!exists(join(dir, "data_batch_1.bin")) && exists(join(nested, "data_batch_1.bin")))
+    base = nested;
+  std::vector<std::string> train_files;
+  for (int i = 1; i <= 5; ++i)
+    train_files.push_back(join(base, "data_batch_" + std::to_string(i) + ".bin"));
+  ds.train = read_cifar10_batches(train_files);
+  ds.test = read_cifar10_batches({join(base, "test_batch.bin")});
+}
+
+void load_svhn(Dataset& ds, const std::string& dir) {
+  ds.channels = 3;
+  ds.height = ds.width = 32;
+  ds.train = read_svhn_mat(join(dir, "train_32x32.mat"));
+  ds.test = read_svhn_mat(join(dir, "test_32x32.mat"));
+}
+
+}  // namespace
+
+Dataset load_dataset(const std::string& name, const std::string& dir) {
+  const bool idx = name == "mnist" || name == "fashion-mnist";
+  if (!idx && name != "cifar10" && name != "svhn")
+    throw Error("unknown dataset '" + name + "'; valid names: " + kValidNames);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw Error("dataset directory " + dir + " for " + name + " not found; " +
+                how_to_get(name, dir));
+
+  Dataset ds;  // filled locally and returned whole: a failure leaves the caller nothing partial
+  ds.name = name;
+  ds.num_classes = 10;
+  if (idx) load_idx(ds, dir);
+  else if (name == "cifar10") load_cifar10(ds, dir);
+  else load_svhn(ds, dir);
+  check_shape(ds.train, ds, "train", dir);
+  check_shape(ds.test, ds, "test", dir);
+  return ds;
+}
+
+void limit_images(ImageSet& set, size_t n, int pixels_per_image) {
+  require(pixels_per_image > 0, "limit_images: pixels_per_image must be positive");
+  if (n == 0 || n >= set.count) return;
+  set.count = n;
+  set.labels.resize(n);
+  set.images.resize(n * static_cast<size_t>(pixels_per_image));
+  // Release the dropped tail: a --train-limit run on a large set should not keep it resident.
+  set.labels.shrink_to_fit();
+  set.images.shrink_to_fit();
+}
+
+}  // namespace ff

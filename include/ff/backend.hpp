@@ -66,6 +66,12 @@ class Backend {
   virtual void argmax(const float* x, int items, int classes, int item_stride, int class_stride,
                       int32_t* out) = 0;
 
+  // ---- backprop ----
+  // dz[r] (+)= [h > 0] * (d norm(h[r]) / d h)^T g[r]: the backward of "ReLU output h, then the RMS
+  // norm the next layer reads" in one pass (rows x cols; accumulate adds to dz).
+  virtual void rms_norm_relu_backward(const float* h, const float* g, int rows, int cols, float* dz,
+                                      bool accumulate);
+
   // ---- softmax classifier ----
   // Softmax cross-entropy: dlogits = (softmax - onehot) * grad_scale, row_loss[r] = -log p[label].
   virtual void softmax_xent(const float* logits, const int32_t* labels, int rows, int classes,

@@ -26,19 +26,31 @@ struct SlowEvalResult {
   std::vector<double> per_layer;       // each hidden layer scored alone
 };
 
+// --algo: Forward-Forward, or one of the backprop baselines of SPEC.md.
+enum class Algo { kFf, kBpCe, kBpGoodnessLast, kBpGoodnessAll };
+Algo parse_algo(const std::string& name);  // throws ff::Error listing the valid names
+
+// Trains an MLP by FF or by backprop (the baselines), and evaluates it.
 class FfTrainer {
  public:
   FfTrainer(Backend& backend, const TrainConfig& config, const Dataset& dataset);
 
   // One epoch over the training set (the last partial batch is dropped); returns the mean loss of
-  // every layer.
+  // every loss the algorithm has: one per layer for ff and bp-goodness-all, the last layer's for
+  // bp-goodness-last, the cross-entropy for bp-ce.
   std::vector<double> train_epoch(int epoch);
+  // The gradients of one step (no optimiser update) into network().grads() (and the head's):
+  // for gradient checks. Returns the batch input rows on the host.
+  std::vector<float> compute_step_gradients(int epoch, int step);
   int steps_per_epoch() const;
 
   // Slow (goodness) classification of the test set under the task's labels.
   SlowEvalResult evaluate_slow(const ResidentSplit& split, uint64_t seed);
+  // bp-ce: accuracy of the classification head on the task's labels.
+  double evaluate_head(const ResidentSplit& split, uint64_t seed);
   // Normalised activities of `layers` for every image of `split`, input carrying the neutral label
-  // of the task (or no label where the task has none), images untransformed: [count x sum widths].
+  // of the task (no label where the task or the algorithm has none), images untransformed:
+  // [count x sum widths].
   Array<float> extract_features(const ResidentSplit& split, const std::vector<int>& layers);
 
   Mlp& network() { return network_; }
@@ -47,22 +59,38 @@ class FfTrainer {
   ResidentSplit& test_split() { return test_; }
   const std::vector<int>& score_layers() const { return score_layers_; }
   int num_labels() const { return num_labels_; }
+  bool is_ff() const { return algo_ == Algo::kFf; }
+  bool has_head() const { return algo_ == Algo::kBpCe; }
+  Mlp& head() { return *head_; }
+  Optimizer& head_optimizer() { return *head_optimizer_; }
 
  private:
   BatchSpec base_spec(const ResidentSplit& split) const;
+  BatchSpec train_spec(int epoch, int step) const;
+  bool input_labelled() const { return algo_ != Algo::kBpCe && num_labels_ > 0; }
+  bool layer_has_loss(int layer) const;
+  void ff_step(const BatchSpec& spec);
+  void bp_step(BatchSpec spec);  // gradients only
+  void optimizer_step();
 
   Backend& backend_;
   TrainConfig config_;
+  Algo algo_;
   int channels_, height_, width_, num_labels_;
   ResidentSplit train_, test_;
   Mlp network_;
   Optimizer optimizer_;
+  std::unique_ptr<Mlp> head_;  // bp-ce: the linear layer with one output per label
+  std::unique_ptr<Optimizer> head_optimizer_;
   std::vector<int> score_layers_;
   // step buffers, allocated once
   Array<int32_t> epoch_order_;
   Array<float> input_;
-  std::vector<Array<float>> xn_, h_, dz_;  // xn_[l] = normalised input of layer l
-  Array<float> pair_loss_, loss_sums_;
+  std::vector<Array<float>> xn_, h_, dz_;  // xn_[l] = normalised input of layer l (xn_[L]: head's)
+  std::vector<Array<float>> dxn_;           // backprop: dL/dxn_[l] for l >= 1
+  Array<int32_t> task_labels_;
+  Array<float> logits_, dlogits_, row_loss_;
+  Array<float> pair_loss_, loss_sums_;      // loss_sums_[l] per layer, [L] the cross-entropy
 };
 
 // Draws the epoch's permutation of [0, count) (Fisher-Yates over Philox, backend-independent).

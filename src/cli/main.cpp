@@ -27,7 +27,7 @@ void add_train_options(CLI::App& app, TrainOptions& o) {
       ->capture_default_str();
   app.add_option("--layers", c.layers_spec, "hidden layers: LxN or a list like 784,2000,2000")
       ->capture_default_str();
-  app.add_option("--algo", c.algo, "ff (backprop baselines: later)")->capture_default_str();
+  app.add_option("--algo", c.algo, "ff | bp-ce | bp-goodness-last | bp-goodness-all")->capture_default_str();
   app.add_option("--epochs", c.epochs, "pretraining epochs")->capture_default_str();
   app.add_option("--batch", c.batch, "positives per minibatch")->capture_default_str();
   app.add_option("--lr", c.lr, "learning rate")->capture_default_str();

@@ -92,6 +92,26 @@ void CpuBackend::column_sum(const float* x, int rows, int cols, float* out, floa
   }
 }
 
+void CpuBackend::rms_norm_relu_backward(const float* h, const float* g, int rows, int cols,
+                                        float* dz, bool accumulate) {
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < rows; ++r) {
+    const float* hr = h + static_cast<size_t>(r) * cols;
+    const float* gr = g + static_cast<size_t>(r) * cols;
+    float sum_squares = 0.0f, dot = 0.0f;
+    for (int j = 0; j < cols; ++j) {
+      sum_squares += hr[j] * hr[j];
+      dot += gr[j] * hr[j];
+    }
+    const RmsBackwardScalars k = rms_backward_scalars(sum_squares, dot, cols);
+    float* d = dz + static_cast<size_t>(r) * cols;
+    for (int j = 0; j < cols; ++j) {
+      const float value = rms_relu_backward_element(k, hr[j], gr[j]);
+      d[j] = accumulate ? d[j] + value : value;
+    }
+  }
+}
+
 void CpuBackend::sum_into(const float* x, int n, float* acc) {
   double sum = 0.0;
   for (int i = 0; i < n; ++i) sum += x[i];

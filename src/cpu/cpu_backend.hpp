@@ -36,6 +36,9 @@ class CpuBackend final : public Backend {
   void argmax(const float* x, int items, int classes, int item_stride, int class_stride,
               int32_t* out) override;
 
+  void rms_norm_relu_backward(const float* h, const float* g, int rows, int cols, float* dz,
+                              bool accumulate) override;
+
   void softmax_xent(const float* logits, const int32_t* labels, int rows, int classes,
                     float grad_scale, float* dlogits, float* row_loss) override;
 

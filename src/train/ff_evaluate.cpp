@@ -23,7 +23,8 @@ int max_width(const Mlp& network) {
 }  // namespace
 
 SlowEvalResult FfTrainer::evaluate_slow(const ResidentSplit& split, uint64_t seed) {
-  require(num_labels_ >= 2, "slow classification needs a task with labels (not unsupervised)");
+  require(num_labels_ >= 2 && input_labelled(),
+          "slow classification needs labels in the input (not unsupervised, not bp-ce)");
   const int layers = network_.num_layers();
   const int chunk = static_cast<int>(std::min<size_t>(config_.eval_batch, split.count));
   const int labels = num_labels_;
@@ -93,7 +94,7 @@ Array<float> FfTrainer::extract_features(const ResidentSplit& split, const std::
   Array<float> features(backend_, split.count * feature_width);
 
   BatchSpec spec = base_spec(split);
-  spec.mode = num_labels_ > 0 ? LabelMode::kNeutral : LabelMode::kNone;
+  spec.mode = input_labelled() ? LabelMode::kNeutral : LabelMode::kNone;
   spec.apply_transform = false;
   for (size_t start = 0; start < split.count; start += chunk) {
     const int rows = static_cast<int>(std::min<size_t>(chunk, split.count - start));

@@ -24,6 +24,22 @@ std::vector<int32_t> shuffled_order(size_t count, uint64_t seed, uint64_t epoch)
   return order;
 }
 
+Algo parse_algo(const std::string& name) {
+  if (name == "ff") return Algo::kFf;
+  if (name == "bp-ce") return Algo::kBpCe;
+  if (name == "bp-goodness-last") return Algo::kBpGoodnessLast;
+  if (name == "bp-goodness-all") return Algo::kBpGoodnessAll;
+  throw Error("unknown --algo '" + name + "': use ff, bp-ce, bp-goodness-last or bp-goodness-all");
+}
+
+// bp-goodness-last trains only the last layer's goodness, so by default only it is scored.
+static std::string default_score_layers(const TrainConfig& config) {
+  if (config.score_layers == "default" && parse_algo(config.algo) == Algo::kBpGoodnessLast) {
+    return "last1";
+  }
+  return config.score_layers;
+}
+
 static std::vector<int> network_dims(const TrainConfig& config, const Dataset& dataset) {
   std::vector<int> dims = parse_layers(config.layers_spec, dataset.pixels());
   dims.insert(dims.begin(), dataset.pixels());
@@ -33,6 +49,7 @@ static std::vector<int> network_dims(const TrainConfig& config, const Dataset& d
 FfTrainer::FfTrainer(Backend& backend, const TrainConfig& config, const Dataset& dataset)
     : backend_(backend),
       config_(config),
+      algo_(parse_algo(config.algo)),
       channels_(dataset.channels),
       height_(dataset.height),
       width_(dataset.width),
@@ -41,7 +58,7 @@ FfTrainer::FfTrainer(Backend& backend, const TrainConfig& config, const Dataset&
       test_(backend, dataset.test),
       network_(backend, network_dims(config, dataset), config.seed),
       optimizer_(backend, network_.parameter_count(), config.optimizer, config.lr, config.momentum),
-      score_layers_(parse_score_layers(config.score_layers, network_.num_layers())) {
+      score_layers_(parse_score_layers(default_score_layers(config), network_.num_layers())) {
   require(config.batch > 0, "--batch must be positive");
   require(train_.count >= static_cast<size_t>(config.batch),
           "the training set has " + std::to_string(train_.count) + " images, fewer than one batch of " +
@@ -58,7 +75,36 @@ FfTrainer::FfTrainer(Backend& backend, const TrainConfig& config, const Dataset&
     dz_.emplace_back(backend, static_cast<size_t>(rows) * network_.out_width(l));
   }
   pair_loss_ = Array<float>(backend, config.batch);
-  loss_sums_ = Array<float>(backend, layers);
+  loss_sums_ = Array<float>(backend, layers + 1);
+  task_labels_ = Array<int32_t>(backend, config.batch);
+  if (algo_ != Algo::kFf) {
+    dxn_.emplace_back();  // no gradient for the input
+    for (int l = 1; l < layers; ++l) {
+      dxn_.emplace_back(backend, static_cast<size_t>(rows) * network_.in_width(l));
+    }
+  }
+  if (algo_ == Algo::kBpCe) {
+    require(num_labels_ >= 2, "bp-ce needs a task with labels");
+    const int last = network_.out_width(layers - 1);
+    head_ = std::make_unique<Mlp>(backend, std::vector<int>{last, num_labels_}, config.seed + 1);
+    head_optimizer_ = std::make_unique<Optimizer>(backend, head_->parameter_count(),
+                                                  config.optimizer, config.lr, config.momentum);
+    xn_.emplace_back(backend, static_cast<size_t>(config.batch) * last);
+    dxn_.emplace_back(backend, static_cast<size_t>(config.batch) * last);
+    logits_ = Array<float>(backend, static_cast<size_t>(config.batch) * num_labels_);
+    dlogits_ = Array<float>(backend, logits_.size());
+    row_loss_ = Array<float>(backend, config.batch);
+  }
+}
+
+bool FfTrainer::layer_has_loss(int layer) const {
+  switch (algo_) {
+    case Algo::kFf:
+    case Algo::kBpGoodnessAll: return true;
+    case Algo::kBpGoodnessLast: return layer + 1 == network_.num_layers();
+    case Algo::kBpCe: return false;
+  }
+  return false;
 }
 
 BatchSpec FfTrainer::base_spec(const ResidentSplit& split) const {
@@ -76,44 +122,78 @@ BatchSpec FfTrainer::base_spec(const ResidentSplit& split) const {
 
 int FfTrainer::steps_per_epoch() const { return static_cast<int>(train_.count / config_.batch); }
 
-std::vector<double> FfTrainer::train_epoch(int epoch) {
-  const int batch = config_.batch, rows = 2 * batch, layers = network_.num_layers();
-  epoch_order_.upload(shuffled_order(train_.count, config_.seed, static_cast<uint64_t>(epoch)));
-  backend_.fill(loss_sums_.data(), loss_sums_.size(), 0.0f);
+BatchSpec FfTrainer::train_spec(int epoch, int step) const {
   BatchSpec spec = base_spec(train_);
-  spec.batch = batch;
+  spec.batch = config_.batch;
   spec.mode = LabelMode::kPositiveNegative;
   spec.seed = config_.seed;
   spec.epoch = static_cast<uint64_t>(epoch);
+  spec.indices = epoch_order_.data() + static_cast<size_t>(step) * config_.batch;
+  return spec;
+}
+
+void FfTrainer::ff_step(const BatchSpec& spec) {
+  const int batch = spec.batch, rows = 2 * batch, layers = network_.num_layers();
+  backend_.prepare_batch(spec, input_.data(), nullptr);
+  backend_.rms_norm(input_.data(), rows, network_.in_width(0), xn_[0].data(), network_.in_width(0));
+  for (int l = 0; l < layers; ++l) {
+    const int in = network_.in_width(l), out = network_.out_width(l);
+    backend_.gemm(linear_forward_desc(rows, in, out), network_.weight(l), xn_[l].data(),
+                  h_[l].data(), Epilogue::kBiasRelu, network_.bias(l));
+    FfLossSpec loss;
+    loss.pairs = batch;
+    loss.width = out;
+    loss.theta = layer_threshold(config_, out);
+    loss.goodness = config_.goodness;
+    loss.loss = config_.loss;
+    const bool has_next = l + 1 < layers;
+    backend_.ff_loss_grad(loss, h_[l].data(), dz_[l].data(), has_next ? xn_[l + 1].data() : nullptr,
+                          out, pair_loss_.data());
+    backend_.gemm(weight_grad_desc(rows, in, out), xn_[l].data(), dz_[l].data(),
+                  network_.weight_grad(l));
+    backend_.column_sum(dz_[l].data(), rows, out, network_.bias_grad(l), 0.0f);
+    backend_.sum_into(pair_loss_.data(), batch, loss_sums_.data() + l);
+  }
+}
+
+void FfTrainer::optimizer_step() {
+  optimizer_.step(network_.params(), network_.grads());
+  if (head_) head_optimizer_->step(head_->params(), head_->grads());
+}
+
+std::vector<double> FfTrainer::train_epoch(int epoch) {
+  epoch_order_.upload(shuffled_order(train_.count, config_.seed, static_cast<uint64_t>(epoch)));
+  backend_.fill(loss_sums_.data(), loss_sums_.size(), 0.0f);
   const int steps = steps_per_epoch();
   for (int step = 0; step < steps; ++step) {
-    spec.indices = epoch_order_.data() + static_cast<size_t>(step) * batch;
-    backend_.prepare_batch(spec, input_.data(), nullptr);
-    backend_.rms_norm(input_.data(), rows, network_.in_width(0), xn_[0].data(), network_.in_width(0));
-    for (int l = 0; l < layers; ++l) {
-      const int in = network_.in_width(l), out = network_.out_width(l);
-      backend_.gemm(linear_forward_desc(rows, in, out), network_.weight(l), xn_[l].data(),
-                    h_[l].data(), Epilogue::kBiasRelu, network_.bias(l));
-      FfLossSpec loss;
-      loss.pairs = batch;
-      loss.width = out;
-      loss.theta = layer_threshold(config_, out);
-      loss.goodness = config_.goodness;
-      loss.loss = config_.loss;
-      const bool has_next = l + 1 < layers;
-      backend_.ff_loss_grad(loss, h_[l].data(), dz_[l].data(), has_next ? xn_[l + 1].data() : nullptr,
-                            out, pair_loss_.data());
-      backend_.gemm(weight_grad_desc(rows, in, out), xn_[l].data(), dz_[l].data(),
-                    network_.weight_grad(l));
-      backend_.column_sum(dz_[l].data(), rows, out, network_.bias_grad(l), 0.0f);
-      backend_.sum_into(pair_loss_.data(), batch, loss_sums_.data() + l);
+    if (algo_ == Algo::kFf) {
+      ff_step(train_spec(epoch, step));
+    } else {
+      bp_step(train_spec(epoch, step));
     }
-    optimizer_.step(network_.params(), network_.grads());
+    optimizer_step();
   }
   const std::vector<float> sums = loss_sums_.download();
-  std::vector<double> mean_loss(sums.begin(), sums.end());
-  for (double& loss : mean_loss) loss /= static_cast<double>(steps) * batch;
+  std::vector<double> mean_loss;
+  for (int l = 0; l < network_.num_layers(); ++l) {
+    if (layer_has_loss(l)) mean_loss.push_back(sums[l]);
+  }
+  if (algo_ == Algo::kBpCe) mean_loss.push_back(sums.back());
+  for (double& loss : mean_loss) loss /= static_cast<double>(steps) * config_.batch;
   return mean_loss;
+}
+
+std::vector<float> FfTrainer::compute_step_gradients(int epoch, int step) {
+  epoch_order_.upload(shuffled_order(train_.count, config_.seed, static_cast<uint64_t>(epoch)));
+  if (algo_ == Algo::kFf) {
+    ff_step(train_spec(epoch, step));
+  } else {
+    bp_step(train_spec(epoch, step));
+  }
+  const int rows = algo_ == Algo::kBpCe ? config_.batch : 2 * config_.batch;
+  std::vector<float> input = input_.download();
+  input.resize(static_cast<size_t>(rows) * network_.in_width(0));
+  return input;
 }
 
 }  // namespace ff

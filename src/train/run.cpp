@@ -48,7 +48,12 @@ std::string format_losses(const std::vector<double>& losses) {
 nlohmann::json evaluate_trained(Backend& backend, FfTrainer& trainer, const Dataset& dataset,
                                 const TrainConfig& config) {
   nlohmann::json result;
-  if (trainer.num_labels() >= 2) {
+  if (trainer.has_head()) {
+    std::printf("evaluating: the bp-ce head on the %s labels...\n", task_name(config.task).c_str());
+    std::fflush(stdout);
+    result["head_acc"] = trainer.evaluate_head(trainer.test_split(), config.test_seed);
+    result["task_acc"] = result["head_acc"];
+  } else if (trainer.num_labels() >= 2) {
     std::printf("evaluating: slow classification over %d labels...\n", trainer.num_labels());
     std::fflush(stdout);
     const SlowEvalResult slow = trainer.evaluate_slow(trainer.test_split(), config.test_seed);
@@ -59,7 +64,7 @@ nlohmann::json evaluate_trained(Backend& backend, FfTrainer& trainer, const Data
   // The fast classifier reads out the class: for supervised FF and for unsupervised FF (where it is
   // SPEC.md's "linear classifier"); pretext tasks are read out by the probe instead.
   const bool class_task = config.task == Task::kSupervised || config.task == Task::kUnsupervised;
-  if (class_task && config.fast_epochs > 0) {
+  if (class_task && config.fast_epochs > 0 && !trainer.has_head()) {
     ReadoutConfig fast{trainer.score_layers(), config.fast_epochs, config.fast_lr, config.batch,
                        config.seed, "fast classifier"};
     const LinearClassifierResult r = linear_readout(backend, trainer, dataset, fast);
@@ -81,7 +86,9 @@ void print_result_table(const nlohmann::json& result, const TrainConfig& config)
     std::printf("%-38s %7.2f%%\n", name.c_str(), accuracy * 100);
   };
   std::printf("\n%-38s %8s\n", "result (test set)", "accuracy");
-  if (result.contains("task_acc")) {
+  if (result.contains("head_acc")) {
+    row("bp-ce head, " + task_name(config.task) + " labels", result["head_acc"]);
+  } else if (result.contains("task_acc")) {
     row("slow (goodness), " + task_name(config.task) + " labels", result["task_acc"]);
     const auto& per_layer = result["per_layer_acc"];
     for (size_t l = 0; l < per_layer.size(); ++l) {
@@ -131,7 +138,7 @@ nlohmann::json run_probe(const ProbeRequest& request) {
 
 nlohmann::json run_training(TrainConfig config) {
   const auto run_start = Clock::now();
-  require(config.algo == "ff", "--algo '" + config.algo + "' is not available yet; use ff");
+  parse_algo(config.algo);  // reject an unknown --algo before any slow work
   require(config.epochs >= 0, "--epochs must be >= 0");
   if (config.data_dir.empty()) config.data_dir = "data/" + config.dataset;
   if (config.out_dir.empty()) config.out_dir = default_out_dir(config);
@@ -174,7 +181,8 @@ nlohmann::json run_training(TrainConfig config) {
                           {"train_samples_per_s", samples_per_s},
                           {"epoch_s", epoch_seconds}};
     const bool evaluate_now = config.eval_every > 0 && (epoch + 1) % config.eval_every == 0 &&
-                              epoch + 1 < config.epochs && trainer.num_labels() >= 2;
+                              epoch + 1 < config.epochs && trainer.num_labels() >= 2 &&
+                              !trainer.has_head();
     char evaluation[64] = "";
     if (evaluate_now) {
       const SlowEvalResult slow = trainer.evaluate_slow(trainer.test_split(), config.test_seed);

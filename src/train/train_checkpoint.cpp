@@ -49,6 +49,19 @@ void save_training_checkpoint(const std::string& path, FfTrainer& trainer,
   if (optimizer.second_moment().size()) {
     checkpoint.tensors.push_back({"optimizer.v", {count}, optimizer.second_moment().download()});
   }
+  if (trainer.has_head()) {
+    Mlp& head = trainer.head();
+    const std::vector<float> head_params = head.params().download();
+    const int64_t in = head.in_width(0), out = head.out_width(0);
+    checkpoint.tensors.push_back({"head.weight", {out, in}, {head_params.begin(), head_params.begin() + out * in}});
+    checkpoint.tensors.push_back({"head.bias", {out}, {head_params.begin() + out * in, head_params.end()}});
+    Optimizer& head_optimizer = trainer.head_optimizer();
+    const auto head_count = static_cast<int64_t>(head_params.size());
+    checkpoint.tensors.push_back({"head_optimizer.m", {head_count}, head_optimizer.first_moment().download()});
+    if (head_optimizer.second_moment().size()) {
+      checkpoint.tensors.push_back({"head_optimizer.v", {head_count}, head_optimizer.second_moment().download()});
+    }
+  }
   checkpoint.metadata["config"] = config_to_json(config).dump();
   checkpoint.metadata["next_epoch"] = std::to_string(next_epoch);
   checkpoint.metadata["optimizer_steps"] = std::to_string(optimizer.steps_taken());
@@ -101,6 +114,24 @@ int restore_training_checkpoint(const Checkpoint& checkpoint, const std::string&
       optimizer.second_moment().upload(require_tensor(checkpoint, path, "optimizer.v", {count}).data);
     }
     optimizer.set_steps_taken(metadata_integer(checkpoint, path, "optimizer_steps"));
+  }
+  if (trainer.has_head()) {
+    Mlp& head = trainer.head();
+    const int64_t in = head.in_width(0), out = head.out_width(0);
+    std::vector<float> head_params = require_tensor(checkpoint, path, "head.weight", {out, in}).data;
+    const auto& bias = require_tensor(checkpoint, path, "head.bias", {out}).data;
+    head_params.insert(head_params.end(), bias.begin(), bias.end());
+    head.params().upload(head_params);
+    if (with_optimizer) {
+      Optimizer& head_optimizer = trainer.head_optimizer();
+      const auto count = static_cast<int64_t>(head_params.size());
+      head_optimizer.first_moment().upload(require_tensor(checkpoint, path, "head_optimizer.m", {count}).data);
+      if (head_optimizer.second_moment().size()) {
+        head_optimizer.second_moment().upload(
+            require_tensor(checkpoint, path, "head_optimizer.v", {count}).data);
+      }
+      head_optimizer.set_steps_taken(metadata_integer(checkpoint, path, "optimizer_steps"));
+    }
   }
   return static_cast<int>(metadata_integer(checkpoint, path, "next_epoch"));
 }

@@ -13,6 +13,8 @@
 
 namespace ff {
 
+struct PhaseTimes;
+
 // One split of a dataset uploaded once to the backend.
 struct ResidentSplit {
   Array<uint8_t> images, labels;
@@ -39,6 +41,22 @@ class FfTrainer {
   // every loss the algorithm has: one per layer for ff and bp-goodness-all, the last layer's for
   // bp-goodness-last, the cross-entropy for bp-ce.
   std::vector<double> train_epoch(int epoch);
+  // The same in parts, for benchmarks: begin_epoch draws the order, train_step runs one step
+  // (gradients and optimiser), end_epoch returns the mean losses over `steps` steps.
+  void begin_epoch(int epoch);
+  void train_step(int epoch, int step);
+  std::vector<double> end_epoch(int steps);
+  // With times attached, every phase synchronises and adds its wall time (ffcuda bench).
+  void set_phase_times(PhaseTimes* times) { phase_times_ = times; }
+  // The GEMMs of one training step, in order, with their operands (for "GEMMs alone" timing).
+  struct StepGemm {
+    GemmDesc desc;
+    const float *a, *b;
+    float* c;
+    Epilogue epilogue;
+    const float* bias;
+  };
+  std::vector<StepGemm> step_gemms();
   // The gradients of one step (no optimiser update) into network().grads() (and the head's):
   // for gradient checks. Returns the batch input rows on the host.
   std::vector<float> compute_step_gradients(int epoch, int step);
@@ -71,6 +89,7 @@ class FfTrainer {
   bool layer_has_loss(int layer) const;
   void ff_step(const BatchSpec& spec);
   void bp_step(BatchSpec spec);  // gradients only
+  void forward_and_backward_bp(int batch, int rows, int layers);
   void optimizer_step();
 
   Backend& backend_;
@@ -91,6 +110,7 @@ class FfTrainer {
   Array<int32_t> task_labels_;
   Array<float> logits_, dlogits_, row_loss_;
   Array<float> pair_loss_, loss_sums_;      // loss_sums_[l] per layer, [L] the cross-entropy
+  PhaseTimes* phase_times_ = nullptr;
 };
 
 // Draws the epoch's permutation of [0, count) (Fisher-Yates over Philox, backend-independent).

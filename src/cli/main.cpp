@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ff/backend.hpp"
+#include "ff/bench.hpp"
 #include "ff/config.hpp"
 #include "ff/devices.hpp"
 #include "ff/error.hpp"
@@ -103,6 +104,15 @@ int main(int argc, char** argv) {
   CLI::App* train = app.add_subcommand("train", "pretrain a network, then evaluate it");
   add_train_options(*train, train_options);
   CLI::App* devices = app.add_subcommand("devices", "list the devices ffcuda can use");
+  TrainOptions bench_options;
+  ff::BenchConfig bench_config;
+  CLI::App* bench = app.add_subcommand("bench", "time the training step and slow evaluation");
+  add_train_options(*bench, bench_options);
+  bench->add_option("--warmup", bench_config.warmup, "untimed steps first")->capture_default_str();
+  bench->add_option("--iters", bench_config.iterations, "timed steps")->capture_default_str();
+  bench->add_option("--eval-images", bench_config.eval_images, "images of the slow-eval timing")
+      ->capture_default_str();
+  bench->add_option("--json", bench_config.json_path, "write the results as JSON here");
   ff::ProbeRequest probe_request;
   CLI::App* probe = app.add_subcommand("probe", "linear-probe transfer of a saved network");
   probe->add_option("--checkpoint", probe_request.checkpoint_path, "checkpoint written by --save")
@@ -125,6 +135,10 @@ int main(int argc, char** argv) {
     if (*devices) return print_devices();
     if (*train) ff::run_training(finish_config(train_options));
     if (*probe) ff::run_probe(probe_request);
+    if (*bench) {
+      bench_config.train = finish_config(bench_options);
+      ff::run_bench(bench_config);
+    }
     return 0;
   } catch (const ff::Error& e) {
     std::cerr << "ffcuda: error: " << e.what() << "\n";

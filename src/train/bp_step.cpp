@@ -4,6 +4,7 @@
 
 #include "ff/error.hpp"
 #include "ff/trainer.hpp"
+#include "train/phase.hpp"
 
 namespace ff {
 
@@ -12,31 +13,43 @@ void FfTrainer::bp_step(BatchSpec spec) {
   const int batch = spec.batch, rows = cross_entropy ? batch : 2 * batch;
   const int layers = network_.num_layers();
   spec.mode = cross_entropy ? LabelMode::kNone : LabelMode::kPositiveNegative;
-  backend_.prepare_batch(spec, input_.data(), task_labels_.data());
-  backend_.rms_norm(input_.data(), rows, network_.in_width(0), xn_[0].data(), network_.in_width(0));
+  {
+    Phase phase("prep", backend_, phase_times_);
+    backend_.prepare_batch(spec, input_.data(), task_labels_.data());
+    backend_.rms_norm(input_.data(), rows, network_.in_width(0), xn_[0].data(), network_.in_width(0));
+  }
+  forward_and_backward_bp(batch, rows, layers);
+}
 
-  // Forward. A layer with its own FF loss gets dL/dz of that loss and its normalised output in one
-  // fused pass; the others only the norm. xn_[layers] is the head's input (bp-ce).
-  for (int l = 0; l < layers; ++l) {
-    const int in = network_.in_width(l), out = network_.out_width(l);
-    backend_.gemm(linear_forward_desc(rows, in, out), network_.weight(l), xn_[l].data(),
-                  h_[l].data(), Epilogue::kBiasRelu, network_.bias(l));
-    float* next_norm = l + 1 < static_cast<int>(xn_.size()) ? xn_[l + 1].data() : nullptr;
-    if (layer_has_loss(l)) {
-      FfLossSpec loss;
-      loss.pairs = batch;
-      loss.width = out;
-      loss.theta = layer_threshold(config_, out);
-      loss.goodness = config_.goodness;
-      loss.loss = config_.loss;
-      backend_.ff_loss_grad(loss, h_[l].data(), dz_[l].data(), next_norm, out, pair_loss_.data());
-      backend_.sum_into(pair_loss_.data(), batch, loss_sums_.data() + l);
-    } else if (next_norm) {
-      backend_.rms_norm(h_[l].data(), rows, out, next_norm, out);
+void FfTrainer::forward_and_backward_bp(int batch, int rows, int layers) {
+  const bool cross_entropy = algo_ == Algo::kBpCe;
+
+  {
+    Phase phase("bp-forward", backend_, phase_times_);
+    // Forward. A layer with its own FF loss gets dL/dz of that loss and its normalised output in one
+    // fused pass; the others only the norm. xn_[layers] is the head's input (bp-ce).
+    for (int l = 0; l < layers; ++l) {
+      const int in = network_.in_width(l), out = network_.out_width(l);
+      backend_.gemm(linear_forward_desc(rows, in, out), network_.weight(l), xn_[l].data(),
+                    h_[l].data(), Epilogue::kBiasRelu, network_.bias(l));
+      float* next_norm = l + 1 < static_cast<int>(xn_.size()) ? xn_[l + 1].data() : nullptr;
+      if (layer_has_loss(l)) {
+        FfLossSpec loss;
+        loss.pairs = batch;
+        loss.width = out;
+        loss.theta = layer_threshold(config_, out);
+        loss.goodness = config_.goodness;
+        loss.loss = config_.loss;
+        backend_.ff_loss_grad(loss, h_[l].data(), dz_[l].data(), next_norm, out, pair_loss_.data());
+        backend_.sum_into(pair_loss_.data(), batch, loss_sums_.data() + l);
+      } else if (next_norm) {
+        backend_.rms_norm(h_[l].data(), rows, out, next_norm, out);
+      }
     }
   }
 
   if (cross_entropy) {
+    Phase phase("bp-head", backend_, phase_times_);
     const int width = network_.out_width(layers - 1), labels = num_labels_;
     backend_.gemm(linear_forward_desc(batch, width, labels), head_->weight(0), xn_[layers].data(),
                   logits_.data(), Epilogue::kBias, head_->bias(0));
@@ -52,6 +65,7 @@ void FfTrainer::bp_step(BatchSpec spec) {
 
   // Backward, top down: dz of layer l = its own loss's dz (if any) + the gradient arriving through
   // the norm that feeds the layer above, masked by the ReLU.
+  Phase backward_phase("bp-backward", backend_, phase_times_);
   for (int l = layers - 1; l >= 0; --l) {
     const int in = network_.in_width(l), out = network_.out_width(l);
     const bool from_above = l + 1 < static_cast<int>(dxn_.size());
@@ -70,6 +84,7 @@ void FfTrainer::bp_step(BatchSpec spec) {
 }
 
 double FfTrainer::evaluate_head(const ResidentSplit& split, uint64_t seed) {
+  NvtxRange range("evaluate-head");
   require(algo_ == Algo::kBpCe, "only bp-ce has a classification head");
   const int layers = network_.num_layers(), labels = num_labels_;
   const int chunk = static_cast<int>(std::min<size_t>(config_.eval_batch, split.count));

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "ff/error.hpp"
+#include "cuda/nvtx.hpp"
 #include "ff/trainer.hpp"
 
 namespace ff {
@@ -23,6 +24,7 @@ int max_width(const Mlp& network) {
 }  // namespace
 
 SlowEvalResult FfTrainer::evaluate_slow(const ResidentSplit& split, uint64_t seed) {
+  NvtxRange range("evaluate-slow");
   require(num_labels_ >= 2 && input_labelled(),
           "slow classification needs labels in the input (not unsupervised, not bp-ce)");
   const int layers = network_.num_layers();
@@ -79,6 +81,7 @@ SlowEvalResult FfTrainer::evaluate_slow(const ResidentSplit& split, uint64_t see
 }
 
 Array<float> FfTrainer::extract_features(const ResidentSplit& split, const std::vector<int>& layers) {
+  NvtxRange range("extract-features");
   std::vector<int> offsets;
   int feature_width = 0;
   for (int l : layers) {

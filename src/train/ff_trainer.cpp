@@ -6,6 +6,7 @@
 
 #include "ff/error.hpp"
 #include "ff/philox.hpp"
+#include "train/phase.hpp"
 
 namespace ff {
 
@@ -134,45 +135,77 @@ BatchSpec FfTrainer::train_spec(int epoch, int step) const {
 
 void FfTrainer::ff_step(const BatchSpec& spec) {
   const int batch = spec.batch, rows = 2 * batch, layers = network_.num_layers();
-  backend_.prepare_batch(spec, input_.data(), nullptr);
-  backend_.rms_norm(input_.data(), rows, network_.in_width(0), xn_[0].data(), network_.in_width(0));
+  {
+    Phase phase("prep", backend_, phase_times_);
+    backend_.prepare_batch(spec, input_.data(), nullptr);
+    backend_.rms_norm(input_.data(), rows, network_.in_width(0), xn_[0].data(), network_.in_width(0));
+  }
   for (int l = 0; l < layers; ++l) {
     const int in = network_.in_width(l), out = network_.out_width(l);
-    backend_.gemm(linear_forward_desc(rows, in, out), network_.weight(l), xn_[l].data(),
-                  h_[l].data(), Epilogue::kBiasRelu, network_.bias(l));
-    FfLossSpec loss;
-    loss.pairs = batch;
-    loss.width = out;
-    loss.theta = layer_threshold(config_, out);
-    loss.goodness = config_.goodness;
-    loss.loss = config_.loss;
-    const bool has_next = l + 1 < layers;
-    backend_.ff_loss_grad(loss, h_[l].data(), dz_[l].data(), has_next ? xn_[l + 1].data() : nullptr,
-                          out, pair_loss_.data());
+    {
+      Phase phase("forward", backend_, phase_times_);
+      backend_.gemm(linear_forward_desc(rows, in, out), network_.weight(l), xn_[l].data(),
+                    h_[l].data(), Epilogue::kBiasRelu, network_.bias(l));
+    }
+    {
+      Phase phase("goodness", backend_, phase_times_);
+      FfLossSpec loss;
+      loss.pairs = batch;
+      loss.width = out;
+      loss.theta = layer_threshold(config_, out);
+      loss.goodness = config_.goodness;
+      loss.loss = config_.loss;
+      const bool has_next = l + 1 < layers;
+      backend_.ff_loss_grad(loss, h_[l].data(), dz_[l].data(),
+                            has_next ? xn_[l + 1].data() : nullptr, out, pair_loss_.data());
+      backend_.sum_into(pair_loss_.data(), batch, loss_sums_.data() + l);
+    }
+    Phase phase("weight-grad", backend_, phase_times_);
     backend_.gemm(weight_grad_desc(rows, in, out), xn_[l].data(), dz_[l].data(),
                   network_.weight_grad(l));
     backend_.column_sum(dz_[l].data(), rows, out, network_.bias_grad(l), 0.0f);
-    backend_.sum_into(pair_loss_.data(), batch, loss_sums_.data() + l);
   }
 }
 
+std::vector<FfTrainer::StepGemm> FfTrainer::step_gemms() {
+  const int rows = algo_ == Algo::kBpCe ? config_.batch : 2 * config_.batch;
+  std::vector<StepGemm> gemms;
+  for (int l = 0; l < network_.num_layers(); ++l) {
+    const int in = network_.in_width(l), out = network_.out_width(l);
+    gemms.push_back({linear_forward_desc(rows, in, out), network_.weight(l), xn_[l].data(),
+                     h_[l].data(), Epilogue::kBiasRelu, network_.bias(l)});
+    gemms.push_back({weight_grad_desc(rows, in, out), xn_[l].data(), dz_[l].data(),
+                     network_.weight_grad(l), Epilogue::kNone, nullptr});
+    if (algo_ != Algo::kFf && l > 0) {
+      gemms.push_back({input_grad_desc(rows, in, out), network_.weight(l), dz_[l].data(),
+                       dxn_[l].data(), Epilogue::kNone, nullptr});
+    }
+  }
+  return gemms;
+}
+
 void FfTrainer::optimizer_step() {
+  Phase phase("optimizer", backend_, phase_times_);
   optimizer_.step(network_.params(), network_.grads());
   if (head_) head_optimizer_->step(head_->params(), head_->grads());
 }
 
-std::vector<double> FfTrainer::train_epoch(int epoch) {
+void FfTrainer::begin_epoch(int epoch) {
   epoch_order_.upload(shuffled_order(train_.count, config_.seed, static_cast<uint64_t>(epoch)));
   backend_.fill(loss_sums_.data(), loss_sums_.size(), 0.0f);
-  const int steps = steps_per_epoch();
-  for (int step = 0; step < steps; ++step) {
-    if (algo_ == Algo::kFf) {
-      ff_step(train_spec(epoch, step));
-    } else {
-      bp_step(train_spec(epoch, step));
-    }
-    optimizer_step();
+}
+
+void FfTrainer::train_step(int epoch, int step) {
+  NvtxRange range("step");
+  if (algo_ == Algo::kFf) {
+    ff_step(train_spec(epoch, step));
+  } else {
+    bp_step(train_spec(epoch, step));
   }
+  optimizer_step();
+}
+
+std::vector<double> FfTrainer::end_epoch(int steps) {
   const std::vector<float> sums = loss_sums_.download();
   std::vector<double> mean_loss;
   for (int l = 0; l < network_.num_layers(); ++l) {
@@ -181,6 +214,14 @@ std::vector<double> FfTrainer::train_epoch(int epoch) {
   if (algo_ == Algo::kBpCe) mean_loss.push_back(sums.back());
   for (double& loss : mean_loss) loss /= static_cast<double>(steps) * config_.batch;
   return mean_loss;
+}
+
+std::vector<double> FfTrainer::train_epoch(int epoch) {
+  NvtxRange range("epoch");
+  begin_epoch(epoch);
+  const int steps = steps_per_epoch();
+  for (int step = 0; step < steps; ++step) train_step(epoch, step);
+  return end_epoch(steps);
 }
 
 std::vector<float> FfTrainer::compute_step_gradients(int epoch, int step) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "cuda/nvtx.hpp"
 #include "ff/run_log.hpp"
 
 namespace ff {
@@ -23,6 +24,7 @@ LabelledFeatures labelled(const Array<float>& features, const ResidentSplit& spl
 
 LinearClassifierResult linear_readout(Backend& backend, FfTrainer& trainer, const Dataset& dataset,
                                       const ReadoutConfig& config) {
+  NvtxRange range(config.what.c_str());
   const auto start = std::chrono::steady_clock::now();
   std::string layer_names;
   LinearClassifierConfig classifier;

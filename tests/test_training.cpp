@@ -2,6 +2,8 @@
 // reproducible. Needs data/mnist (tools/setup.sh fetches it; tools/test.sh runs setup first).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "ff/dataset.hpp"
@@ -114,6 +116,36 @@ TEST_F(Training, ResumeIsBitIdenticalToAnUninterruptedRun) {
     EXPECT_NE(std::string(e.what()).find("layers"), std::string::npos) << e.what();
   }
   std::filesystem::remove(path);
+}
+
+TEST_F(Training, Layer1ReuseMatchesThePlainComputation) {
+  const Dataset data = small_mnist(400, 200);
+  auto backend = make_cpu_backend();
+  TrainConfig config = small_config();
+  for (Task task : {Task::kSupervised, Task::kJigsaw}) {
+    config.task = task;
+    auto run = [&](bool reuse) {
+      config.reuse_layer1 = reuse;
+      FfTrainer trainer(*backend, config, data);
+      trainer.compute_step_gradients(0, 0);  // same weights (the initialisation) in both runs
+      std::pair<std::vector<float>, double> out{trainer.network().grads().download(), 0.0};
+      trainer.train_epoch(0);
+      out.second = trainer.evaluate_slow(trainer.test_split(), config.test_seed).accuracy;
+      return out;
+    };
+    const auto [plain_grads, plain_accuracy] = run(false);
+    const auto [reused_grads, reused_accuracy] = run(true);
+    ASSERT_EQ(plain_grads.size(), reused_grads.size());
+    double largest = 0, worst = 0;
+    for (size_t i = 0; i < plain_grads.size(); ++i) {
+      largest = std::max(largest, std::abs(static_cast<double>(plain_grads[i])));
+      worst = std::max(worst, std::abs(static_cast<double>(plain_grads[i]) - reused_grads[i]));
+    }
+    // Same sums in another order (and one norm scale for both rows of a pair): rounding only.
+    EXPECT_LT(worst, 1e-4 * largest) << task_name(task) << " largest gradient " << largest;
+    EXPECT_GT(largest, 0.0);
+    EXPECT_NEAR(reused_accuracy, plain_accuracy, 0.011) << task_name(task);  // ties may flip
+  }
 }
 
 TEST(ShuffledOrder, IsAPermutationThatChangesWithTheEpoch) {

@@ -66,11 +66,25 @@ class Backend {
   virtual void argmax(const float* x, int items, int classes, int item_stride, int class_stride,
                       int32_t* out) = 0;
 
+  // ---- layer-1 reuse across labels (see ff/batch_prep.hpp) ----
+  // h [groups*ref_rows x out]: group 0 = relu(z_ref); row r of a later group =
+  // relu(z_ref[r % ref_rows] + s_r W[:, label_r] - s_ref W[:, label_ref]), the labels and scales read
+  // from the label columns of the normalised input rows xn [groups*ref_rows x in].
+  virtual void label_swap_forward(const float* z_ref, const float* xn, int ref_rows, int groups,
+                                  int in, int out, int num_labels, const float* weight,
+                                  float* h) = 0;
+  // For a positive/negative batch whose weight gradient was taken as (dz_pos + dz_neg)^T xn_pos:
+  // adds the negatives' label terms, weight_grad[u, n_i] += s dz_neg[i, u], [u, p_i] -= s dz_neg[i, u].
+  virtual void label_swap_weight_correction(const float* xn, const float* dz_neg, int batch, int in,
+                                            int out, int num_labels, float* weight_grad) = 0;
+  // out[i] = a[i] + b[i]
+  virtual void add(const float* a, const float* b, size_t n, float* out) = 0;
+
   // ---- backprop ----
   // dz[r] (+)= [h > 0] * (d norm(h[r]) / d h)^T g[r]: the backward of "ReLU output h, then the RMS
   // norm the next layer reads" in one pass (rows x cols; accumulate adds to dz).
   virtual void rms_norm_relu_backward(const float* h, const float* g, int rows, int cols, float* dz,
-                                      bool accumulate);
+                                      bool accumulate) = 0;
 
   // ---- softmax classifier ----
   // Softmax cross-entropy: dlogits = (softmax - onehot) * grad_scale, row_loss[r] = -log p[label].

@@ -127,3 +127,36 @@ FF_HD void hybrid_mask(uint64_t seed, uint64_t epoch, uint32_t index, int height
 }
 
 }  // namespace ff
+
+namespace ff {
+
+// ---- layer-1 reuse across labels ----
+// Rows that differ only in their embedded label share every other input value and the RMS-norm
+// scale s (a one-hot label adds the same 1.0 to the sum of squares). Their layer-1 pre-activations
+// then differ only by s * (W[:, label] - W[:, other label]): one GEMM serves them all.
+
+struct RowLabel {
+  int label;    // the label column carrying the (normalised) one-hot value, -1 if none
+  float value;  // that value: s * 1.0
+};
+
+// The label of a normalised row, read from its first num_labels values.
+FF_HD RowLabel row_label_of(const float* xn_row, int num_labels) {
+  RowLabel found{-1, 0.0f};
+  for (int c = 0; c < num_labels; ++c) {
+    if (xn_row[c] > 0.0f) found = RowLabel{c, xn_row[c]};
+  }
+  return found;
+}
+
+// Pre-activation of unit u for a row whose label is `row` and whose reference row (same image)
+// has pre-activation z_ref and label `ref`: z_ref + s_row W[u, row] - s_ref W[u, ref].
+FF_HD float label_swapped_preactivation(float z_ref, const float* weight_row, RowLabel row,
+                                        RowLabel ref) {
+  float z = z_ref;
+  if (row.label >= 0) z += row.value * weight_row[row.label];
+  if (ref.label >= 0) z -= ref.value * weight_row[ref.label];
+  return z;
+}
+
+}  // namespace ff

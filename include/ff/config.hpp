@@ -34,6 +34,9 @@ struct TrainConfig {
   std::string optimizer = "adam";  // adam | sgd
   float momentum = 0.9f;
   uint64_t seed = 0;
+  // Layer 1 computed once per image for rows that differ only by their label (training and slow
+  // evaluation); off = the plain GEMM over every row (same result up to rounding).
+  bool reuse_layer1 = true;
   // evaluation
   std::string score_layers = "default";  // default (all but the first) | all | 1,3,...
   int eval_every = 0;                    // evaluate every N epochs (0: only at the end)

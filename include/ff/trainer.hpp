@@ -111,6 +111,8 @@ class FfTrainer {
   Array<float> logits_, dlogits_, row_loss_;
   Array<float> pair_loss_, loss_sums_;      // loss_sums_[l] per layer, [L] the cross-entropy
   PhaseTimes* phase_times_ = nullptr;
+  bool reuse_layer1_ = false;     // see ff/batch_prep.hpp, "layer-1 reuse across labels"
+  Array<float> layer1_scratch_;   // [B x out_0]: positives' pre-activations, then dz_pos + dz_neg
 };
 
 // Draws the epoch's permutation of [0, count) (Fisher-Yates over Philox, backend-independent).

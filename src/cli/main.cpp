@@ -36,6 +36,9 @@ void add_train_options(CLI::App& app, TrainOptions& o) {
   app.add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
   app.add_option("--seed", c.seed, "seed of init, shuffles, negatives, transforms")
       ->capture_default_str();
+  app.add_option("--reuse-layer1", c.reuse_layer1,
+                 "one layer-1 GEMM per image for rows differing only by label (true|false)")
+      ->capture_default_str();
   app.add_option("--goodness", o.goodness, "sum | mean (sum of squares or mean of squares)")
       ->capture_default_str();
   app.add_option("--threshold", c.threshold,

@@ -43,10 +43,3 @@ std::unique_ptr<Backend> make_backend(const std::string& device) {
 }
 
 }  // namespace ff
-
-namespace ff {
-// TEMPORARY (this session): until the CUDA backend overrides it.
-void Backend::rms_norm_relu_backward(const float*, const float*, int, int, float*, bool) {
-  throw Error("rms_norm_relu_backward is not implemented on " + name());
-}
-}  // namespace ff

@@ -100,6 +100,7 @@ nlohmann::json config_to_json(const TrainConfig& c) {
       {"optimizer", c.optimizer},
       {"momentum", c.momentum},
       {"seed", c.seed},
+      {"reuse_layer1", c.reuse_layer1},
       {"score_layers", c.score_layers},
       {"eval_every", c.eval_every},
       {"eval_batch", c.eval_batch},
@@ -133,6 +134,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
     c.optimizer = j.at("optimizer");
     c.momentum = j.at("momentum");
     c.seed = j.at("seed");
+    c.reuse_layer1 = j.value("reuse_layer1", true);
     c.score_layers = j.at("score_layers");
     c.eval_every = j.at("eval_every");
     c.eval_batch = j.at("eval_batch");

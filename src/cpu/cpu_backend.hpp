@@ -36,6 +36,12 @@ class CpuBackend final : public Backend {
   void argmax(const float* x, int items, int classes, int item_stride, int class_stride,
               int32_t* out) override;
 
+  void label_swap_forward(const float* z_ref, const float* xn, int ref_rows, int groups, int in,
+                          int out, int num_labels, const float* weight, float* h) override;
+  void label_swap_weight_correction(const float* xn, const float* dz_neg, int batch, int in, int out,
+                                    int num_labels, float* weight_grad) override;
+  void add(const float* a, const float* b, size_t n, float* out) override;
+
   void rms_norm_relu_backward(const float* h, const float* g, int rows, int cols, float* dz,
                               bool accumulate) override;
 

@@ -37,6 +37,9 @@ SlowEvalResult FfTrainer::evaluate_slow(const ResidentSplit& split, uint64_t see
   Array<float> scores(backend_, max_rows * (layers + 1));  // per layer, then the scoring-layer sum
   Array<int32_t> predictions(backend_, chunk), task_labels(backend_, chunk);
   Array<int64_t> correct(backend_, layers + 1);
+  // Layer-1 reuse: the C candidate rows of an image differ only in their label.
+  const bool reuse = config_.reuse_layer1;
+  Array<float> layer1_reference(backend_, reuse ? static_cast<size_t>(chunk) * network_.out_width(0) : 0);
   correct.upload(std::vector<int64_t>(layers + 1, 0));
 
   BatchSpec spec = base_spec(split);
@@ -54,8 +57,15 @@ SlowEvalResult FfTrainer::evaluate_slow(const ResidentSplit& split, uint64_t see
     backend_.fill(total, rows, 0.0f);
     for (int l = 0; l < layers; ++l) {
       const int in = network_.in_width(l), out = network_.out_width(l);
-      backend_.gemm(linear_forward_desc(rows, in, out), network_.weight(l), xn.data(), h.data(),
-                    Epilogue::kBiasRelu, network_.bias(l));
+      if (l == 0 && reuse) {
+        backend_.gemm(linear_forward_desc(batch, in, out), network_.weight(0), xn.data(),
+                      layer1_reference.data(), Epilogue::kBias, network_.bias(0));
+        backend_.label_swap_forward(layer1_reference.data(), xn.data(), batch, labels, in, out,
+                                    labels, network_.weight(0), h.data());
+      } else {
+        backend_.gemm(linear_forward_desc(rows, in, out), network_.weight(l), xn.data(), h.data(),
+                      Epilogue::kBiasRelu, network_.bias(l));
+      }
       const float theta = layer_threshold(config_, out);
       float* layer_scores = scores.data() + static_cast<size_t>(l) * max_rows;
       backend_.goodness_score(h.data(), rows, out, theta, config_.goodness, layer_scores, false);

@@ -75,6 +75,11 @@ FfTrainer::FfTrainer(Backend& backend, const TrainConfig& config, const Dataset&
     h_.emplace_back(backend, static_cast<size_t>(rows) * network_.out_width(l));
     dz_.emplace_back(backend, static_cast<size_t>(rows) * network_.out_width(l));
   }
+  // Layer-1 reuse needs rows that differ only by their embedded label: FF with a labelled task.
+  reuse_layer1_ = config.reuse_layer1 && algo_ == Algo::kFf && num_labels_ >= 2;
+  if (reuse_layer1_) {
+    layer1_scratch_ = Array<float>(backend, static_cast<size_t>(config.batch) * network_.out_width(0));
+  }
   pair_loss_ = Array<float>(backend, config.batch);
   loss_sums_ = Array<float>(backend, layers + 1);
   task_labels_ = Array<int32_t>(backend, config.batch);
@@ -142,10 +147,19 @@ void FfTrainer::ff_step(const BatchSpec& spec) {
   }
   for (int l = 0; l < layers; ++l) {
     const int in = network_.in_width(l), out = network_.out_width(l);
+    const bool reuse = l == 0 && reuse_layer1_;
     {
       Phase phase("forward", backend_, phase_times_);
-      backend_.gemm(linear_forward_desc(rows, in, out), network_.weight(l), xn_[l].data(),
-                    h_[l].data(), Epilogue::kBiasRelu, network_.bias(l));
+      if (reuse) {
+        // One GEMM for the positives; the negatives differ only in their label columns.
+        backend_.gemm(linear_forward_desc(batch, in, out), network_.weight(0), xn_[0].data(),
+                      layer1_scratch_.data(), Epilogue::kBias, network_.bias(0));
+        backend_.label_swap_forward(layer1_scratch_.data(), xn_[0].data(), batch, 2, in, out,
+                                    num_labels_, network_.weight(0), h_[0].data());
+      } else {
+        backend_.gemm(linear_forward_desc(rows, in, out), network_.weight(l), xn_[l].data(),
+                      h_[l].data(), Epilogue::kBiasRelu, network_.bias(l));
+      }
     }
     {
       Phase phase("goodness", backend_, phase_times_);
@@ -161,8 +175,18 @@ void FfTrainer::ff_step(const BatchSpec& spec) {
       backend_.sum_into(pair_loss_.data(), batch, loss_sums_.data() + l);
     }
     Phase phase("weight-grad", backend_, phase_times_);
-    backend_.gemm(weight_grad_desc(rows, in, out), xn_[l].data(), dz_[l].data(),
-                  network_.weight_grad(l));
+    if (reuse) {
+      // dW = dz_pos^T xn_pos + dz_neg^T xn_neg = (dz_pos + dz_neg)^T xn_pos + label terms.
+      const size_t half = static_cast<size_t>(batch) * out;
+      backend_.add(dz_[0].data(), dz_[0].data() + half, half, layer1_scratch_.data());
+      backend_.gemm(weight_grad_desc(batch, in, out), xn_[0].data(), layer1_scratch_.data(),
+                    network_.weight_grad(0));
+      backend_.label_swap_weight_correction(xn_[0].data(), dz_[0].data() + half, batch, in, out,
+                                            num_labels_, network_.weight_grad(0));
+    } else {
+      backend_.gemm(weight_grad_desc(rows, in, out), xn_[l].data(), dz_[l].data(),
+                    network_.weight_grad(l));
+    }
     backend_.column_sum(dz_[l].data(), rows, out, network_.bias_grad(l), 0.0f);
   }
 }
@@ -172,9 +196,10 @@ std::vector<FfTrainer::StepGemm> FfTrainer::step_gemms() {
   std::vector<StepGemm> gemms;
   for (int l = 0; l < network_.num_layers(); ++l) {
     const int in = network_.in_width(l), out = network_.out_width(l);
-    gemms.push_back({linear_forward_desc(rows, in, out), network_.weight(l), xn_[l].data(),
+    const int gemm_rows = l == 0 && reuse_layer1_ ? config_.batch : rows;
+    gemms.push_back({linear_forward_desc(gemm_rows, in, out), network_.weight(l), xn_[l].data(),
                      h_[l].data(), Epilogue::kBiasRelu, network_.bias(l)});
-    gemms.push_back({weight_grad_desc(rows, in, out), xn_[l].data(), dz_[l].data(),
+    gemms.push_back({weight_grad_desc(gemm_rows, in, out), xn_[l].data(), dz_[l].data(),
                      network_.weight_grad(l), Epilogue::kNone, nullptr});
     if (algo_ != Algo::kFf && l > 0) {
       gemms.push_back({input_grad_desc(rows, in, out), network_.weight(l), dz_[l].data(),

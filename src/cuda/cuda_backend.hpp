@@ -1,8 +1,15 @@
-// Entry point of the CUDA backend (implemented in src/cuda/cuda_backend.cpp).
+// The CUDA backend: every op of ff::Backend on one device, one non-blocking stream and one
+// stream-ordered memory pool, with cuBLASLt for the GEMMs and kernels/ for everything else.
+// Semantics are exactly those of the CPU reference (src/cpu), which tests/test_parity_*.cpp check
+// op by op. Ops are asynchronous; copy_to_host and synchronize() wait. One backend per device and
+// thread: the constructor binds the calling thread to `device`.
 #pragma once
 
 #include <memory>
+#include <string>
 
+#include "cuda/cuda_gemm.hpp"
+#include "cuda/cuda_raii.hpp"
 #include "ff/backend.hpp"
 
 namespace ff {
@@ -10,5 +17,69 @@ namespace ff {
 // A CUDA backend on `device`, with its own stream and cuBLAS(Lt) handles. Throws ff::CudaError when
 // the device cannot be initialised.
 std::unique_ptr<Backend> make_cuda_backend(int device);
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int device);
+  ~CudaBackend() override;
+
+  DeviceKind kind() const override { return DeviceKind::kCuda; }
+  std::string name() const override { return name_; }
+
+  void* allocate(size_t bytes) override;
+  void deallocate(void* ptr) noexcept override;
+  void copy_to_device(void* dst, const void* host_src, size_t bytes) override;
+  void copy_to_host(void* host_dst, const void* src, size_t bytes) override;
+  void copy(void* dst, const void* src, size_t bytes) override;
+  void fill(float* x, size_t n, float value) override;
+  void synchronize() override;
+
+  void prepare_batch(const BatchSpec& spec, float* out, int32_t* task_labels) override;
+
+  void rms_norm(const float* in, int rows, int cols, float* out, int ld_out) override;
+  void gemm(const GemmDesc& desc, const float* a, const float* b, float* c, Epilogue epilogue,
+            const float* bias) override;
+  void gather_rows(const float* src, int ld_src, const int32_t* indices, int rows, int cols,
+                   float* dst) override;
+  void column_sum(const float* x, int rows, int cols, float* out, float beta) override;
+
+  void ff_loss_grad(const FfLossSpec& spec, const float* h, float* dz, float* h_norm, int ld_norm,
+                    float* pair_loss) override;
+  void goodness_score(const float* h, int rows, int width, float theta, GoodnessMode mode,
+                      float* scores, bool accumulate) override;
+  void argmax(const float* x, int items, int classes, int item_stride, int class_stride,
+              int32_t* out) override;
+
+  void label_swap_forward(const float* z_ref, const float* xn, int ref_rows, int groups, int in,
+                          int out, int num_labels, const float* weight, float* h) override;
+  void label_swap_weight_correction(const float* xn, const float* dz_neg, int batch, int in,
+                                    int out, int num_labels, float* weight_grad) override;
+  void add(const float* a, const float* b, size_t n, float* out) override;
+
+  void rms_norm_relu_backward(const float* h, const float* g, int rows, int cols, float* dz,
+                              bool accumulate) override;
+
+  void softmax_xent(const float* logits, const int32_t* labels, int rows, int classes,
+                    float grad_scale, float* dlogits, float* row_loss) override;
+
+  void sum_into(const float* x, int n, float* acc) override;
+  void count_equal(const int32_t* a, const int32_t* b, int n, int64_t* acc) override;
+  void adam(const AdamSpec& spec, float* params, const float* grads, float* m, float* v,
+            size_t n) override;
+  void sgd_momentum(float lr, float momentum, float* params, const float* grads, float* velocity,
+                    size_t n) override;
+
+  // For benchmarks and tools (events, graphs) that enqueue on the backend's stream.
+  cudaStream_t stream() const { return stream_.get(); }
+  int device() const { return device_; }
+  const cuda::GemmEngine& gemm_engine() const { return gemm_; }
+
+ private:
+  int device_;  // first member: the constructor binds the thread to it before anything is created
+  std::string name_;
+  cuda::Stream stream_;
+  cuda::MemPool pool_;
+  cuda::GemmEngine gemm_;
+};
 
 }  // namespace ff

@@ -1,7 +1,7 @@
 // Device discovery through the CUDA runtime (compiled only when the CUDA backend is built).
-#include <cuda_runtime.h>
-
 #include "ff/devices.hpp"
+
+#include <cuda_runtime.h>
 
 namespace ff {
 
@@ -14,6 +14,10 @@ std::vector<CudaDeviceInfo> list_cuda_devices(std::string* why_none) {
     cudaGetLastError();  // clear the sticky error so later calls start clean
     return devices;
   }
+  // Free memory needs each device's context; put the caller back on its device afterwards (a
+  // listing must not leave the thread bound to the last GPU).
+  int previous = 0;
+  const bool restore = cudaGetDevice(&previous) == cudaSuccess;
   for (int i = 0; i < count; ++i) {
     cudaDeviceProp prop{};
     if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) continue;
@@ -30,6 +34,7 @@ std::vector<CudaDeviceInfo> list_cuda_devices(std::string* why_none) {
     }
     devices.push_back(info);
   }
+  if (restore && count > 0) cudaSetDevice(previous);
   if (devices.empty() && why_none) *why_none = "the CUDA runtime reports no device";
   return devices;
 }

@@ -1,0 +1,122 @@
+// Creation and release of the CUDA resources of cuda_raii.hpp.
+#include "cuda/cuda_raii.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace ff::cuda {
+
+// ---- Stream ----
+Stream::Stream() { FF_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
+Stream::~Stream() {
+  if (stream_) FF_CUDA_REPORT(cudaStreamDestroy(stream_));
+}
+Stream& Stream::operator=(Stream&& other) noexcept {
+  if (this != &other) {
+    if (stream_) FF_CUDA_REPORT(cudaStreamDestroy(stream_));
+    stream_ = std::exchange(other.stream_, nullptr);
+  }
+  return *this;
+}
+void Stream::synchronize() const { FF_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+// ---- Event ----
+Event::Event(bool timing) {
+  FF_CUDA_CHECK(
+      cudaEventCreateWithFlags(&event_, timing ? cudaEventDefault : cudaEventDisableTiming));
+}
+Event::~Event() {
+  if (event_) FF_CUDA_REPORT(cudaEventDestroy(event_));
+}
+Event& Event::operator=(Event&& other) noexcept {
+  if (this != &other) {
+    if (event_) FF_CUDA_REPORT(cudaEventDestroy(event_));
+    event_ = std::exchange(other.event_, nullptr);
+  }
+  return *this;
+}
+void Event::record(cudaStream_t stream) { FF_CUDA_CHECK(cudaEventRecord(event_, stream)); }
+void Event::synchronize() const { FF_CUDA_CHECK(cudaEventSynchronize(event_)); }
+float Event::elapsed_ms_since(const Event& start) const {
+  float ms = 0.0f;
+  FF_CUDA_CHECK(cudaEventElapsedTime(&ms, start.event_, event_));
+  return ms;
+}
+
+// ---- MemPool ----
+MemPool::MemPool(int device) : device_(device) {
+  cudaMemPoolProps props{};
+  props.allocType = cudaMemAllocationTypePinned;
+  props.handleTypes = cudaMemHandleTypeNone;
+  props.location.type = cudaMemLocationTypeDevice;
+  props.location.id = device;
+  FF_CUDA_CHECK(cudaMemPoolCreate(&pool_, &props));
+  uint64_t keep_everything = UINT64_MAX;
+  FF_CUDA_CHECK(cudaMemPoolSetAttribute(pool_, cudaMemPoolAttrReleaseThreshold, &keep_everything));
+}
+MemPool::~MemPool() {
+  // Blocks still in flight are released by the driver once their frees complete.
+  if (pool_) FF_CUDA_REPORT(cudaMemPoolDestroy(pool_));
+}
+MemPool& MemPool::operator=(MemPool&& other) noexcept {
+  if (this != &other) {
+    if (pool_) FF_CUDA_REPORT(cudaMemPoolDestroy(pool_));
+    pool_ = std::exchange(other.pool_, nullptr);
+    device_ = other.device_;
+  }
+  return *this;
+}
+
+void* MemPool::allocate(size_t bytes, cudaStream_t stream) {
+  void* ptr = nullptr;
+  const cudaError_t status = cudaMallocFromPoolAsync(&ptr, bytes, pool_, stream);
+  if (status == cudaErrorMemoryAllocation) {
+    cudaGetLastError();  // out-of-memory is not sticky: clear it so the next call starts clean
+    size_t free_bytes = 0, total_bytes = 0;
+    cudaMemGetInfo(&free_bytes, &total_bytes);
+    throw Error("out of GPU memory on cuda:" + std::to_string(device_) + ": asked for " +
+                std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB, " +
+                std::to_string(free_bytes >> 20) + " MiB free of " +
+                std::to_string(total_bytes >> 20) +
+                " MiB; use a smaller --batch (or fewer/narrower --layers)");
+  }
+  FF_CUDA_CHECK(status);
+  return ptr;
+}
+
+void MemPool::free(void* ptr, cudaStream_t stream) noexcept {
+  if (ptr) FF_CUDA_REPORT(cudaFreeAsync(ptr, stream));
+}
+
+// ---- cuBLAS ----
+CublasHandle::CublasHandle(cudaStream_t stream) {
+  FF_CUBLAS_CHECK(cublasCreate(&handle_));
+  FF_CUBLAS_CHECK(cublasSetStream(handle_, stream));
+  // Explicitly the default math mode: fp32 GEMMs stay fp32 (no TF32), matching the CPU oracle
+  // to fp32 rounding. TF32 would be a deliberate, separately tested choice.
+  FF_CUBLAS_CHECK(cublasSetMathMode(handle_, CUBLAS_DEFAULT_MATH));
+}
+CublasHandle::~CublasHandle() {
+  if (handle_) cublasDestroy(handle_);
+}
+CublasHandle& CublasHandle::operator=(CublasHandle&& other) noexcept {
+  if (this != &other) {
+    if (handle_) cublasDestroy(handle_);
+    handle_ = std::exchange(other.handle_, nullptr);
+  }
+  return *this;
+}
+
+CublasLtHandle::CublasLtHandle() { FF_CUBLAS_CHECK(cublasLtCreate(&handle_)); }
+CublasLtHandle::~CublasLtHandle() {
+  if (handle_) cublasLtDestroy(handle_);
+}
+CublasLtHandle& CublasLtHandle::operator=(CublasLtHandle&& other) noexcept {
+  if (this != &other) {
+    if (handle_) cublasLtDestroy(handle_);
+    handle_ = std::exchange(other.handle_, nullptr);
+  }
+  return *this;
+}
+
+}  // namespace ff::cuda

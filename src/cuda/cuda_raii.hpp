@@ -1,0 +1,150 @@
+// Move-only owners of CUDA resources (shared/DESIGN.md: "no globals; no work on the default
+// stream"). Each releases its resource exactly once; a moved-from object owns nothing. Destructors
+// never throw: a failure there is reported on stderr (the process is usually unwinding already).
+#pragma once
+
+#include <cstddef>
+#include <utility>
+
+#include "cuda/cuda_check.hpp"
+
+namespace ff::cuda {
+
+// A non-blocking stream: it never synchronises implicitly with the legacy default stream, so no
+// library call made elsewhere on stream 0 can serialise the backend's work.
+class Stream {
+ public:
+  Stream();
+  ~Stream();
+  Stream(Stream&& other) noexcept : stream_(std::exchange(other.stream_, nullptr)) {}
+  Stream& operator=(Stream&& other) noexcept;
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  cudaStream_t get() const { return stream_; }
+  void synchronize() const;
+
+ private:
+  cudaStream_t stream_ = nullptr;
+};
+
+// A CUDA event, with timing (for benchmarks) unless `timing` is false (cheaper for pure ordering).
+class Event {
+ public:
+  explicit Event(bool timing = true);
+  ~Event();
+  Event(Event&& other) noexcept : event_(std::exchange(other.event_, nullptr)) {}
+  Event& operator=(Event&& other) noexcept;
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+
+  cudaEvent_t get() const { return event_; }
+  void record(cudaStream_t stream);
+  void synchronize() const;
+  float elapsed_ms_since(const Event& start) const;  // both recorded and complete
+
+ private:
+  cudaEvent_t event_ = nullptr;
+};
+
+// A stream-ordered memory pool owned by one backend. Stream-ordered allocation makes a free cheap
+// and safe while kernels that read the memory are still queued on the same stream, and the pool
+// keeps freed blocks (release threshold: unlimited) so a training loop that reallocates
+// step buffers never goes back to the driver.
+class MemPool {
+ public:
+  explicit MemPool(int device);
+  ~MemPool();
+  MemPool(MemPool&& other) noexcept
+      : pool_(std::exchange(other.pool_, nullptr)), device_(other.device_) {}
+  MemPool& operator=(MemPool&& other) noexcept;
+  MemPool(const MemPool&) = delete;
+  MemPool& operator=(const MemPool&) = delete;
+
+  // Throws ff::Error (not CudaError: it is a sizing problem the user can fix) when the device is
+  // out of memory, saying how much was asked and is free.
+  void* allocate(size_t bytes, cudaStream_t stream);
+  void free(void* ptr, cudaStream_t stream) noexcept;
+  int device() const { return device_; }
+
+ private:
+  cudaMemPool_t pool_ = nullptr;
+  int device_ = 0;
+};
+
+// `count` elements of T from a MemPool, freed on `stream` when the buffer dies. The pool and the
+// stream must outlive the buffer.
+template <class T>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(MemPool& pool, size_t count, cudaStream_t stream)
+      : pool_(&pool),
+        stream_(stream),
+        data_(count ? static_cast<T*>(pool.allocate(count * sizeof(T), stream)) : nullptr),
+        count_(count) {}
+  ~DeviceBuffer() { reset(); }
+  DeviceBuffer(DeviceBuffer&& other) noexcept { *this = std::move(other); }
+  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
+    if (this != &other) {
+      reset();
+      pool_ = other.pool_;
+      stream_ = other.stream_;
+      data_ = std::exchange(other.data_, nullptr);
+      count_ = std::exchange(other.count_, 0);
+    }
+    return *this;
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+  T* data() const { return data_; }
+  size_t size() const { return count_; }
+  size_t bytes() const { return count_ * sizeof(T); }
+
+ private:
+  void reset() noexcept {
+    if (data_) pool_->free(data_, stream_);
+    data_ = nullptr;
+    count_ = 0;
+  }
+  MemPool* pool_ = nullptr;
+  cudaStream_t stream_ = nullptr;
+  T* data_ = nullptr;
+  size_t count_ = 0;
+};
+
+// A cuBLAS handle bound to one stream, in the default (non-TF32) math mode.
+class CublasHandle {
+ public:
+  explicit CublasHandle(cudaStream_t stream);
+  ~CublasHandle();
+  CublasHandle(CublasHandle&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+  CublasHandle& operator=(CublasHandle&& other) noexcept;
+  CublasHandle(const CublasHandle&) = delete;
+  CublasHandle& operator=(const CublasHandle&) = delete;
+
+  cublasHandle_t get() const { return handle_; }
+
+ private:
+  cublasHandle_t handle_ = nullptr;
+};
+
+// A cuBLASLt handle. Lt takes the stream per call; the owner passes its own.
+class CublasLtHandle {
+ public:
+  CublasLtHandle();
+  ~CublasLtHandle();
+  CublasLtHandle(CublasLtHandle&& other) noexcept
+      : handle_(std::exchange(other.handle_, nullptr)) {}
+  CublasLtHandle& operator=(CublasLtHandle&& other) noexcept;
+  CublasLtHandle(const CublasLtHandle&) = delete;
+  CublasLtHandle& operator=(const CublasLtHandle&) = delete;
+
+  cublasLtHandle_t get() const { return handle_; }
+
+ private:
+  cublasLtHandle_t handle_ = nullptr;
+};
+
+}  // namespace ff::cuda

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# The one command for a machine with an NVIDIA GPU: everything the CUDA backend promises, checked
+# and logged in one go.
+#
+#   tools/gpu-check.sh [BUILD_DIR]        (or FF_BUILD_DIR=...; default: configure + build here)
+#
+# Steps (FF_GPU_CHECK_STEPS="build smi devices tests memcheck racecheck initcheck train" runs a
+# subset, e.g. to split the work across calls with a time limit):
+#   build      without a given build folder: cmake -DFF_CUDA_ARCHITECTURES=90 + ninja into
+#              build-gpu-check/ (a carried folder is used as it is)
+#   smi        nvidia-smi, and the shared libraries the binaries cannot find
+#   devices    ffcuda devices
+#   tests      the whole test suite; any SKIPPED test fails the step (a GPU machine must run the
+#              GPU parity tests, not skip them). ctest when available, else ff_tests directly.
+#   memcheck, racecheck, initcheck
+#              compute-sanitizer --tool <tool> over ff_tests --gtest_filter='Parity*'
+#   train      ffcuda train --dataset mnist --task supervised --layers 4x2000 --epochs 3
+#              --device cuda (MNIST from $FF_MNIST_DIR, data/mnist or .carry/mnist)
+# Everything is tee'd into bench/results/<device-name-slug>/gpu-check-<date>.log, and into
+# $OUT/bench/results/<...>/ as well when $OUT is set. Exit status: 0 only if every step passed.
+#
+# Machines without the runtime libraries (libopenblas, libgomp, libmatio, libhdf5, libgfortran,
+# ...): put them in .carry/lib (git-ignored); this script prepends it to LD_LIBRARY_PATH. To fill
+# it, on the build machine:
+#   mkdir -p .carry/lib
+#   ldd build-cuda/ffcuda build-cuda/ff_tests | awk '/=> \// {print $3}' | sort -u |
+#     grep -v -e '/libc\.so' -e '/libm\.so' -e '/libpthread' -e '/libdl\.so' -e '/librt\.so' \
+#             -e '/ld-linux' -e '/libcuda\.so' -e '/libcudart' -e '/libcublas' |
+#     xargs -I{} cp -L {} .carry/lib/
+# (the CUDA libraries come from the GPU machine's own toolkit and driver). The smi step prints
+# the libraries still "not found"; copying only those keeps the carried folder small.
+# A carried build folder holds absolute paths (ctest files, FF_SOURCE_DIR in the tests): carry
+# it only to the same checkout path, or let this script build.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+build=${1:-${FF_BUILD_DIR:-}}
+steps=${FF_GPU_CHECK_STEPS:-build smi devices tests memcheck racecheck initcheck train}
+export PATH="/usr/local/cuda/bin:$PATH"
+if [ -d "$root/.carry/lib" ]; then
+  export LD_LIBRARY_PATH="$root/.carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+
+# ---- the log: one file per run, named after the device ----
+device_name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
+slug=$(printf '%s' "${device_name:-unknown-gpu}" | tr '[:upper:]' '[:lower:]' |
+  sed -e 's/[^a-z0-9]\+/-/g' -e 's/^-//' -e 's/-$//')
+stamp=$(date +%Y%m%d-%H%M%S)
+log_rel="bench/results/$slug/gpu-check-$stamp.log"
+mkdir -p "$root/bench/results/$slug"
+logs=("$root/$log_rel")
+if [ -n "${OUT:-}" ]; then
+  mkdir -p "$OUT/bench/results/$slug"
+  logs+=("$OUT/$log_rel")
+fi
+exec > >(tee -a "${logs[@]}") 2>&1
+tee_pid=$!
+
+echo "gpu-check: $(date -Is) on $(hostname), device '${device_name:-none}', repo $root"
+echo "gpu-check: commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')" \
+  "$(git -C "$root" status --porcelain 2>/dev/null | grep -q . && echo '(uncommitted changes)')"
+
+results=()
+failed=0
+wants() { [[ " $steps " == *" $1 "* ]]; }
+# run_step NAME COMMAND...: runs it, records PASS/FAIL with the time taken.
+run_step() {
+  local name=$1 start=$SECONDS status
+  shift
+  echo
+  echo "===== $name: $* ====="
+  "$@"
+  status=$?
+  if [ "$status" -eq 0 ]; then
+    results+=("PASS  $name ($((SECONDS - start)) s)")
+  else
+    results+=("FAIL  $name (exit $status, $((SECONDS - start)) s)")
+    failed=1
+  fi
+  return "$status"
+}
+
+# ---- steps ----
+do_build() {
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFF_CUDA_ARCHITECTURES=90 \
+    -DFF_BUILD_BENCH=OFF && ninja -C "$build" -j "$(nproc)"
+}
+
+do_smi() {
+  nvidia-smi || return 1
+  local missing
+  missing=$(ldd "$build/ffcuda" "$build/ff_tests" 2>&1 | grep 'not found' | sort -u)
+  if [ -n "$missing" ]; then
+    echo "missing shared libraries (copy them into .carry/lib, see the top of this script):"
+    echo "$missing"
+    return 1
+  fi
+}
+
+do_tests() {
+  local out status
+  out=$(mktemp)
+  if command -v ctest >/dev/null && [ -f "$build/CTestTestfile.cmake" ]; then
+    (cd "$build" && ctest --output-on-failure -j "$(nproc)" --timeout 900) 2>&1 | tee "$out"
+    status=${PIPESTATUS[0]}
+    # ctest lists skipped tests as "***Skipped" and under "The following tests did not run".
+    if grep -q -e '\*\*\*Skipped' -e 'tests did not run' "$out"; then
+      echo "gpu-check: tests were SKIPPED on a GPU machine; every test must run here"
+      status=1
+    fi
+  else
+    echo "gpu-check: no ctest here; running $build/ff_tests directly (the same tests)"
+    "$build/ff_tests" 2>&1 | tee "$out"
+    status=${PIPESTATUS[0]}
+    if grep -q '^\[  SKIPPED \]' "$out"; then
+      echo "gpu-check: tests were SKIPPED on a GPU machine; every test must run here"
+      status=1
+    fi
+  fi
+  rm -f "$out"
+  return "$status"
+}
+
+do_sanitizer() {
+  command -v compute-sanitizer >/dev/null || {
+    echo "compute-sanitizer not found (it ships with the CUDA toolkit, in /usr/local/cuda/bin)"
+    return 1
+  }
+  local extra=()
+  [ "$1" = racecheck ] && extra=(--racecheck-report analysis)
+  compute-sanitizer --tool "$1" "${extra[@]}" --error-exitcode 99 --print-limit 50 \
+    "$build/ff_tests" --gtest_filter='Parity*' --gtest_brief=1
+}
+
+do_train() {
+  local data=${FF_MNIST_DIR:-}
+  if [ -z "$data" ]; then
+    for candidate in "$root/data/mnist" "$root/.carry/mnist"; do
+      if ls "$candidate"/train-images-idx3-ubyte* >/dev/null 2>&1; then
+        data=$candidate
+        break
+      fi
+    done
+  fi
+  if [ -z "$data" ]; then
+    echo "MNIST not found: run tools/fetch_data.sh, or carry the four IDX files (gzip -k them:"
+    echo "the reader takes .gz) in data/mnist or .carry/mnist, or set FF_MNIST_DIR"
+    return 1
+  fi
+  local out
+  out=$(mktemp -d)
+  "$build/ffcuda" train --dataset mnist --data-dir "$data" --task supervised --layers 4x2000 \
+    --epochs 3 --device cuda --out "$out"
+  local status=$?
+  ls -l "$out"
+  return "$status"
+}
+
+if [ -z "$build" ]; then
+  build="$root/build-gpu-check"
+  wants build && run_step build do_build
+elif [ ! -x "$build/ffcuda" ]; then
+  echo "gpu-check: $build has no ffcuda binary"
+  exit 2
+fi
+build=$(cd "$build" 2>/dev/null && pwd || echo "$build")
+wants smi && run_step smi do_smi
+wants devices && run_step devices "$build/ffcuda" devices
+wants tests && run_step tests do_tests
+for tool in memcheck racecheck initcheck; do
+  wants "$tool" && run_step "$tool" do_sanitizer "$tool"
+done
+wants train && run_step train do_train
+
+echo
+echo "===== summary ($log_rel) ====="
+printf '%s\n' "${results[@]}"
+exec 1>&- 2>&-
+wait "$tee_pid"  # let tee write the last lines before the log is collected
+exit "$failed"

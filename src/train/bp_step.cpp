@@ -34,13 +34,7 @@ void FfTrainer::forward_and_backward_bp(int batch, int rows, int layers) {
                     h_[l].data(), Epilogue::kBiasRelu, network_.bias(l));
       float* next_norm = l + 1 < static_cast<int>(xn_.size()) ? xn_[l + 1].data() : nullptr;
       if (layer_has_loss(l)) {
-        FfLossSpec loss;
-        loss.pairs = batch;
-        loss.width = out;
-        loss.theta = layer_threshold(config_, out);
-        loss.goodness = config_.goodness;
-        loss.loss = config_.loss;
-        backend_.ff_loss_grad(loss, h_[l].data(), dz_[l].data(), next_norm, out, pair_loss_.data());
+        backend_.ff_loss_grad(layer_loss_spec(batch, out), h_[l].data(), dz_[l].data(), next_norm, out, pair_loss_.data());
         backend_.sum_into(pair_loss_.data(), batch, loss_sums_.data() + l);
       } else if (next_norm) {
         backend_.rms_norm(h_[l].data(), rows, out, next_norm, out);

@@ -66,6 +66,14 @@ FfTrainer::FfTrainer(Backend& backend, const TrainConfig& config, const Dataset&
               std::to_string(config.batch) + "; lower --batch or raise --train-limit");
   require(num_labels_ >= 2 || config.task == Task::kUnsupervised,
           "the task needs at least two labels");
+  // The index maps of ff/task.hpp assume these shapes (all four datasets satisfy them).
+  require(config.task != Task::kRotation || height_ == width_,
+          "--task rotation needs square images; this dataset's are " + std::to_string(height_) +
+              "x" + std::to_string(width_));
+  require(config.task != Task::kJigsaw || (height_ % 2 == 0 && width_ % 2 == 0),
+          "--task jigsaw needs an even image height and width (2x2 patches)");
+  require(num_labels_ <= height_ * width_,
+          "the task's " + std::to_string(num_labels_) + " labels do not fit in the first channel");
   const int rows = 2 * config.batch;
   const int layers = network_.num_layers();
   epoch_order_ = Array<int32_t>(backend, train_.count);
@@ -101,6 +109,16 @@ FfTrainer::FfTrainer(Backend& backend, const TrainConfig& config, const Dataset&
     dlogits_ = Array<float>(backend, logits_.size());
     row_loss_ = Array<float>(backend, config.batch);
   }
+}
+
+FfLossSpec FfTrainer::layer_loss_spec(int pairs, int width) const {
+  FfLossSpec loss;
+  loss.pairs = pairs;
+  loss.width = width;
+  loss.theta = layer_threshold(config_, width);
+  loss.goodness = config_.goodness;
+  loss.loss = config_.loss;
+  return loss;
 }
 
 bool FfTrainer::layer_has_loss(int layer) const {
@@ -163,14 +181,8 @@ void FfTrainer::ff_step(const BatchSpec& spec) {
     }
     {
       Phase phase("goodness", backend_, phase_times_);
-      FfLossSpec loss;
-      loss.pairs = batch;
-      loss.width = out;
-      loss.theta = layer_threshold(config_, out);
-      loss.goodness = config_.goodness;
-      loss.loss = config_.loss;
       const bool has_next = l + 1 < layers;
-      backend_.ff_loss_grad(loss, h_[l].data(), dz_[l].data(),
+      backend_.ff_loss_grad(layer_loss_spec(batch, out), h_[l].data(), dz_[l].data(),
                             has_next ? xn_[l + 1].data() : nullptr, out, pair_loss_.data());
       backend_.sum_into(pair_loss_.data(), batch, loss_sums_.data() + l);
     }

@@ -36,6 +36,12 @@ class Backend {
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;               // within backend
   virtual void fill(float* x, size_t n, float value) = 0;
   virtual void synchronize() = 0;
+  // The arithmetic of every later gemm(); throws ff::Error for a precision the backend lacks.
+  virtual void set_gemm_precision(GemmPrecision precision) = 0;
+  // Brackets the work an external profiler records (cudaProfilerStart/Stop on CUDA, so that
+  // `nsys profile --capture-range=cudaProfilerApi` captures just those steps); no-op on the CPU.
+  virtual void profiler_start() {}
+  virtual void profiler_stop() {}
 
   // ---- data ----
   // Writes batch_rows(spec) rows of spec.channels*height*width floats to `out`, and the task label

@@ -5,10 +5,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "ff/gemm.hpp"
 #include "ff/ops.hpp"
 #include "ff/task.hpp"
 
@@ -37,6 +39,8 @@ struct TrainConfig {
   // Layer 1 computed once per image for rows that differ only by their label (training and slow
   // evaluation); off = the plain GEMM over every row (same result up to rounding).
   bool reuse_layer1 = true;
+  std::string precision = "fp32";  // GEMM arithmetic: fp32 | tf32 (CUDA)
+  std::string profile_steps;       // "A:B": profiler capture of global steps [A, B)
   // evaluation
   std::string score_layers = "default";  // default (all but the first) | all | 1,3,...
   int eval_every = 0;                    // evaluate every N epochs (0: only at the end)
@@ -68,6 +72,10 @@ std::vector<int> parse_layers(const std::string& spec, int input_width);
 std::vector<int> parse_score_layers(const std::string& spec, int num_layers);
 
 float layer_threshold(const TrainConfig& config, int width);
+
+GemmPrecision parse_precision(const std::string& name);  // fp32 | tf32, else ff::Error
+// "A:B" -> {A, B} with 0 <= A < B; "" -> {-1, -1} (no capture). Throws ff::Error otherwise.
+std::pair<int64_t, int64_t> parse_profile_steps(const std::string& spec);
 
 nlohmann::json config_to_json(const TrainConfig& config);
 // The inverse of config_to_json (for checkpoints). Throws ff::Error on a malformed object.

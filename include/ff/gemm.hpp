@@ -41,6 +41,11 @@ inline GemmDesc input_grad_desc(int rows, int in, int out) {
   return GemmDesc{Trans::kN, Trans::kN, in, rows, out, 1.0f, in, out, 0.0f, in};
 }
 
+// Arithmetic of the GEMMs. fp32: full single precision (the CPU backend and the CUDA default).
+// tf32: CUDA tensor cores with 10-bit-mantissa operands and fp32 accumulation (Ampere and later);
+// everything outside the GEMMs (goodness, loss, optimizer state) stays fp32.
+enum class GemmPrecision : uint8_t { kFp32, kTf32 };
+
 // Floating-point operations of one GEMM (multiply and add counted separately).
 inline double gemm_flops(const GemmDesc& d) { return 2.0 * d.m * d.n * static_cast<double>(d.k); }
 

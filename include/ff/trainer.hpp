@@ -112,6 +112,8 @@ class FfTrainer {
   Array<float> logits_, dlogits_, row_loss_;
   Array<float> pair_loss_, loss_sums_;      // loss_sums_[l] per layer, [L] the cross-entropy
   PhaseTimes* phase_times_ = nullptr;
+  int64_t global_step_ = 0;  // steps taken by this trainer (for --profile-steps)
+  std::pair<int64_t, int64_t> profile_steps_{-1, -1};
   bool reuse_layer1_ = false;     // see ff/batch_prep.hpp, "layer-1 reuse across labels"
   Array<float> layer1_scratch_;   // [B x out_0]: positives' pre-activations, then dz_pos + dz_neg
 };

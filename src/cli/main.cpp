@@ -39,6 +39,10 @@ void add_train_options(CLI::App& app, TrainOptions& o) {
   app.add_option("--reuse-layer1", c.reuse_layer1,
                  "one layer-1 GEMM per image for rows differing only by label (true|false)")
       ->capture_default_str();
+  app.add_option("--precision", c.precision, "GEMM arithmetic: fp32 | tf32 (CUDA tensor cores)")
+      ->capture_default_str();
+  app.add_option("--profile-steps", c.profile_steps,
+                 "A:B: profiler capture (cudaProfilerStart/Stop) around global steps [A, B)");
   app.add_option("--goodness", o.goodness, "sum | mean (sum of squares or mean of squares)")
       ->capture_default_str();
   app.add_option("--threshold", c.threshold,
@@ -81,6 +85,8 @@ ff::TrainConfig finish_config(const TrainOptions& o) {
   ff::require(c.batch > 0, "--batch must be positive");
   ff::require(c.eval_batch > 0, "--eval-batch must be positive");
   ff::require(c.lr > 0, "--lr must be positive");
+  ff::parse_precision(c.precision);
+  ff::parse_profile_steps(c.profile_steps);
   return c;
 }
 

@@ -77,6 +77,23 @@ std::vector<int> parse_score_layers(const std::string& spec, int num_layers) {
   return layers;
 }
 
+GemmPrecision parse_precision(const std::string& name) {
+  if (name == "fp32") return GemmPrecision::kFp32;
+  if (name == "tf32") return GemmPrecision::kTf32;
+  throw Error("unknown --precision '" + name + "': use fp32 or tf32 (bf16 is not implemented yet)");
+}
+
+std::pair<int64_t, int64_t> parse_profile_steps(const std::string& spec) {
+  if (spec.empty()) return {-1, -1};
+  const size_t colon = spec.find(':');
+  require(colon != std::string::npos, "--profile-steps '" + spec + "': expected A:B, e.g. 100:110");
+  const std::string first = spec.substr(0, colon), last = spec.substr(colon + 1);
+  const int64_t begin = first == "0" ? 0 : parse_positive(first, "--profile-steps start");
+  const int64_t end = parse_positive(last, "--profile-steps end");
+  require(begin < end, "--profile-steps '" + spec + "': the start must come before the end");
+  return {begin, end};
+}
+
 float layer_threshold(const TrainConfig& config, int width) {
   if (config.threshold >= 0.0f) return config.threshold;
   return config.goodness == GoodnessMode::kSum ? static_cast<float>(width) : 2.0f;
@@ -101,6 +118,7 @@ nlohmann::json config_to_json(const TrainConfig& c) {
       {"momentum", c.momentum},
       {"seed", c.seed},
       {"reuse_layer1", c.reuse_layer1},
+      {"precision", c.precision},
       {"score_layers", c.score_layers},
       {"eval_every", c.eval_every},
       {"eval_batch", c.eval_batch},
@@ -135,6 +153,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
     c.momentum = j.at("momentum");
     c.seed = j.at("seed");
     c.reuse_layer1 = j.value("reuse_layer1", true);
+    c.precision = j.value("precision", "fp32");
     c.score_layers = j.at("score_layers");
     c.eval_every = j.at("eval_every");
     c.eval_batch = j.at("eval_batch");

@@ -43,6 +43,12 @@ void CpuBackend::fill(float* x, size_t n, float value) {
   for (size_t i = 0; i < n; ++i) x[i] = value;
 }
 
+void CpuBackend::set_gemm_precision(GemmPrecision precision) {
+  require(precision == GemmPrecision::kFp32,
+          "--precision tf32 needs the CUDA backend (the CPU backend computes in fp32); use "
+          "--precision fp32 or --device cuda");
+}
+
 void CpuBackend::rms_norm(const float* in, int rows, int cols, float* out, int ld_out) {
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rows; ++r) {

@@ -19,6 +19,7 @@ class CpuBackend final : public Backend {
   void copy(void* dst, const void* src, size_t bytes) override;
   void fill(float* x, size_t n, float value) override;
   void synchronize() override {}
+  void set_gemm_precision(GemmPrecision precision) override;
 
   void prepare_batch(const BatchSpec& spec, float* out, int32_t* task_labels) override;
 

@@ -2,6 +2,8 @@
 // kernels/ (or to the GEMM engine) with that stream. Policy stays in src/train.
 #include "cuda/cuda_backend.hpp"
 
+#include <cuda_profiler_api.h>
+
 #include "ff/error.hpp"
 #include "launch.cuh"
 
@@ -78,6 +80,16 @@ void CudaBackend::fill(float* x, size_t n, float value) {
 }
 
 void CudaBackend::synchronize() { stream_.synchronize(); }
+
+void CudaBackend::profiler_start() {
+  synchronize();  // earlier work stays outside the captured range
+  FF_CUDA_CHECK(cudaProfilerStart());
+}
+
+void CudaBackend::profiler_stop() {
+  synchronize();
+  FF_CUDA_CHECK(cudaProfilerStop());
+}
 
 // ---- data ----
 void CudaBackend::prepare_batch(const BatchSpec& spec, float* out, int32_t* task_labels) {

@@ -82,6 +82,12 @@ GemmEngine::GemmEngine(MemPool& pool, cudaStream_t stream)
 
 GemmEngine::~GemmEngine() = default;
 
+void GemmEngine::set_precision(GemmPrecision precision) {
+  tf32_ = precision == GemmPrecision::kTf32;
+  FF_CUBLAS_CHECK(cublasSetMathMode(blas_.get(),
+                                    tf32_ ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+}
+
 size_t GemmEngine::fallback_plan_count() const {
   size_t count = 0;
   for (const auto& [key, plan] : plans_) count += plan->use_lt ? 0 : 1;
@@ -94,7 +100,8 @@ GemmEngine::Plan& GemmEngine::plan_for(const Key& key) {
   auto plan = std::make_unique<Plan>();
   if (key.k > 0) {
     cublasLtMatmulDesc_t desc = nullptr;
-    FF_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    FF_CUBLAS_CHECK(cublasLtMatmulDescCreate(
+        &desc, key.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUDA_R_32F));
     plan->desc = DescPtr(desc);
     set_desc(desc, CUBLASLT_MATMUL_DESC_TRANSA, to_op(key.trans_a));
     set_desc(desc, CUBLASLT_MATMUL_DESC_TRANSB, to_op(key.trans_b));
@@ -155,6 +162,7 @@ void GemmEngine::run(const GemmDesc& d, const float* a, const float* b, float* c
   key.lda = d.lda, key.ldb = d.ldb, key.ldc = d.ldc;
   key.epilogue = static_cast<int>(epilogue);
   key.align_a = alignment_of(a), key.align_b = alignment_of(b), key.align_c = alignment_of(c);
+  key.tf32 = tf32_ ? 1 : 0;
   Plan& plan = plan_for(key);
 
   if (!plan.use_lt) {

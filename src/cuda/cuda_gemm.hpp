@@ -34,12 +34,15 @@ class GemmEngine {
   void run(const GemmDesc& desc, const float* a, const float* b, float* c, Epilogue epilogue,
            const float* bias);
 
+  // tf32: tensor-core GEMMs (CUBLAS_COMPUTE_32F_FAST_TF32; the fallback's handle in
+  // CUBLAS_TF32_TENSOR_OP_MATH). Part of every plan's key, so plans of both kinds coexist.
+  void set_precision(GemmPrecision precision);
   size_t plan_count() const { return plans_.size(); }
   size_t fallback_plan_count() const;  // plans that run cublasSgemm + bias_act
 
  private:
   struct Key {
-    int trans_a, trans_b, m, n, k, lda, ldb, ldc, epilogue, align_a, align_b, align_c;
+    int trans_a, trans_b, m, n, k, lda, ldb, ldc, epilogue, align_a, align_b, align_c, tf32;
     auto operator<=>(const Key&) const = default;
   };
   struct Plan;
@@ -52,6 +55,7 @@ class GemmEngine {
   DeviceBuffer<unsigned char> workspace_;
   DeviceBuffer<float> aligned_bias_;  // a 16-byte-aligned copy of a misaligned bias vector
   std::map<Key, std::unique_ptr<Plan>> plans_;
+  bool tf32_ = false;
 };
 
 }  // namespace ff::cuda

@@ -82,6 +82,7 @@ nlohmann::json run_bench(const BenchConfig& bench) {
   const Dataset data = synthetic_dataset(config.dataset, steps * config.batch,
                                          static_cast<size_t>(bench.eval_images));
   std::unique_ptr<Backend> backend = make_backend(config.device);
+  backend->set_gemm_precision(parse_precision(config.precision));
   FfTrainer trainer(*backend, config, data);
   std::printf("bench: %s, %s %s, batch %d, %s images, device %s\n", config.algo.c_str(),
               config.layers_spec.c_str(), task_name(config.task).c_str(), config.batch,

@@ -84,6 +84,7 @@ FfTrainer::FfTrainer(Backend& backend, const TrainConfig& config, const Dataset&
     dz_.emplace_back(backend, static_cast<size_t>(rows) * network_.out_width(l));
   }
   // Layer-1 reuse needs rows that differ only by their embedded label: FF with a labelled task.
+  profile_steps_ = parse_profile_steps(config.profile_steps);
   reuse_layer1_ = config.reuse_layer1 && algo_ == Algo::kFf && num_labels_ >= 2;
   if (reuse_layer1_) {
     layer1_scratch_ = Array<float>(backend, static_cast<size_t>(config.batch) * network_.out_width(0));
@@ -233,6 +234,7 @@ void FfTrainer::begin_epoch(int epoch) {
 }
 
 void FfTrainer::train_step(int epoch, int step) {
+  if (global_step_ == profile_steps_.first) backend_.profiler_start();
   NvtxRange range("step");
   if (algo_ == Algo::kFf) {
     ff_step(train_spec(epoch, step));
@@ -240,6 +242,7 @@ void FfTrainer::train_step(int epoch, int step) {
     bp_step(train_spec(epoch, step));
   }
   optimizer_step();
+  if (++global_step_ == profile_steps_.second) backend_.profiler_stop();
 }
 
 std::vector<double> FfTrainer::end_epoch(int steps) {

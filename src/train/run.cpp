@@ -144,6 +144,7 @@ nlohmann::json run_training(TrainConfig config) {
   if (config.out_dir.empty()) config.out_dir = default_out_dir(config);
   parse_layers(config.layers_spec, 0);  // reject a malformed --layers before any slow work
   std::unique_ptr<Backend> backend = make_backend(config.device);
+  backend->set_gemm_precision(parse_precision(config.precision));
 
   Dataset dataset = load_dataset(config.dataset, config.data_dir);
   limit_images(dataset.train, config.train_limit, dataset.pixels());

@@ -150,3 +150,22 @@ TEST(CpuOps, LabelEmbeddingOneHotAndNeutral) {
 
 }  // namespace
 }  // namespace ff
+
+namespace ff {
+namespace {
+
+TEST(ArrayLifetime, AnArrayOutlivingItsBackendIsSafe) {
+  Array<float> survivor;
+  {
+    auto backend = make_cpu_backend();
+    survivor = Array<float>(*backend, std::vector<float>{1, 2, 3});
+    EXPECT_EQ(survivor.download(), (std::vector<float>{1, 2, 3}));
+  }
+  // The backend is gone: destroying the array must not call into it (ASan/valgrind would flag a
+  // use-after-free here before this change).
+  survivor = Array<float>();
+  EXPECT_EQ(survivor.size(), 0u);
+}
+
+}  // namespace
+}  // namespace ff

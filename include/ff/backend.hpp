@@ -25,6 +25,11 @@ class Backend {
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;
 
+  // Expires when the backend is destroyed: an Array that outlives its backend then skips the
+  // deallocate call on a dead object (its memory went with the backend: the CUDA pool and context
+  // release it; on the CPU it is leaked rather than freed through a destroyed object).
+  std::weak_ptr<const void> lifetime() const { return lifetime_; }
+
   virtual DeviceKind kind() const = 0;
   virtual std::string name() const = 0;  // e.g. "cpu (OpenBLAS, 2 threads)", "cuda:0 NVIDIA H100"
 
@@ -106,6 +111,9 @@ class Backend {
                     size_t n) = 0;
   virtual void sgd_momentum(float lr, float momentum, float* params, const float* grads,
                             float* velocity, size_t n) = 0;
+
+ private:
+  std::shared_ptr<const void> lifetime_ = std::make_shared<char>(0);
 };
 
 // "auto" (CUDA when a device is usable, else CPU with a line on stderr saying why), "cuda", "cpu".
@@ -120,6 +128,7 @@ class Array {
   Array() = default;
   Array(Backend& backend, size_t size)
       : backend_(&backend),
+        backend_alive_(backend.lifetime()),
         data_(size ? static_cast<T*>(backend.allocate(size * sizeof(T))) : nullptr),
         size_(size) {}
   Array(Backend& backend, const std::vector<T>& host) : Array(backend, host.size()) {
@@ -131,6 +140,7 @@ class Array {
     if (this != &other) {
       reset();
       backend_ = other.backend_;
+      backend_alive_ = std::move(other.backend_alive_);
       data_ = other.data_;
       size_ = other.size_;
       other.data_ = nullptr;
@@ -158,11 +168,12 @@ class Array {
 
  private:
   void reset() {
-    if (data_) backend_->deallocate(data_);
+    if (data_ && !backend_alive_.expired()) backend_->deallocate(data_);
     data_ = nullptr;
     size_ = 0;
   }
   Backend* backend_ = nullptr;
+  std::weak_ptr<const void> backend_alive_;
   T* data_ = nullptr;
   size_t size_ = 0;
 };

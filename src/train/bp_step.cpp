@@ -4,6 +4,7 @@
 
 #include "ff/error.hpp"
 #include "ff/trainer.hpp"
+#include "train/eval_helpers.hpp"
 #include "train/phase.hpp"
 
 namespace ff {
@@ -82,11 +83,8 @@ double FfTrainer::evaluate_head(const ResidentSplit& split, uint64_t seed) {
   require(algo_ == Algo::kBpCe, "only bp-ce has a classification head");
   const int layers = network_.num_layers(), labels = num_labels_;
   const int chunk = static_cast<int>(std::min<size_t>(config_.eval_batch, split.count));
-  int widest = 0;
-  for (int width : network_.dims()) widest = std::max(widest, width);
-  std::vector<int32_t> order(split.count);
-  for (size_t i = 0; i < split.count; ++i) order[i] = static_cast<int32_t>(i);
-  const Array<int32_t> indices(backend_, order);
+  const int widest = max_width(network_);
+  const Array<int32_t> indices = iota_indices(backend_, split.count);
   Array<float> input(backend_, static_cast<size_t>(chunk) * network_.in_width(0));
   Array<float> xn(backend_, static_cast<size_t>(chunk) * widest);
   Array<float> h(backend_, static_cast<size_t>(chunk) * widest);

@@ -6,22 +6,10 @@
 #include "ff/error.hpp"
 #include "cuda/nvtx.hpp"
 #include "ff/trainer.hpp"
+#include "train/eval_helpers.hpp"
 
 namespace ff {
 
-namespace {
-
-Array<int32_t> iota_indices(Backend& backend, size_t count) {
-  std::vector<int32_t> indices(count);
-  std::iota(indices.begin(), indices.end(), 0);
-  return Array<int32_t>(backend, indices);
-}
-
-int max_width(const Mlp& network) {
-  return *std::max_element(network.dims().begin(), network.dims().end());
-}
-
-}  // namespace
 
 SlowEvalResult FfTrainer::evaluate_slow(const ResidentSplit& split, uint64_t seed) {
   NvtxRange range("evaluate-slow");

@@ -28,44 +28,71 @@ int64_t metadata_integer(const Checkpoint& checkpoint, const std::string& path,
   }
 }
 
+// Where an Mlp's tensors live in the file: the network's layer l is "layers.<l>.", the bp-ce
+// head (one layer) "head."; their Adam moments "optimizer." and "head_optimizer.".
+struct TensorNames {
+  bool is_head;
+  std::string layer(int l, const char* what) const {
+    return is_head ? std::string("head.") + what : layer_tensor(l, what);
+  }
+  std::string moment(const char* which) const {
+    return std::string(is_head ? "head_optimizer." : "optimizer.") + which;
+  }
+};
+
+void add_mlp_tensors(Checkpoint& checkpoint, const TensorNames& names, Mlp& mlp,
+                     Optimizer& optimizer) {
+  const std::vector<float> params = mlp.params().download();
+  auto next = params.begin();
+  for (int l = 0; l < mlp.num_layers(); ++l) {
+    const int64_t in = mlp.in_width(l), out = mlp.out_width(l);
+    checkpoint.tensors.push_back({names.layer(l, "weight"), {out, in}, {next, next + out * in}});
+    next += out * in;
+    checkpoint.tensors.push_back({names.layer(l, "bias"), {out}, {next, next + out}});
+    next += out;
+  }
+  const auto count = static_cast<int64_t>(params.size());
+  checkpoint.tensors.push_back({names.moment("m"), {count}, optimizer.first_moment().download()});
+  if (optimizer.second_moment().size()) {
+    checkpoint.tensors.push_back({names.moment("v"), {count}, optimizer.second_moment().download()});
+  }
+}
+
+void restore_mlp_tensors(const Checkpoint& checkpoint, const std::string& path,
+                         const TensorNames& names, Mlp& mlp, Optimizer& optimizer,
+                         bool with_optimizer) {
+  std::vector<float> params;
+  params.reserve(mlp.parameter_count());
+  for (int l = 0; l < mlp.num_layers(); ++l) {
+    const int64_t in = mlp.in_width(l), out = mlp.out_width(l);
+    const auto& w = require_tensor(checkpoint, path, names.layer(l, "weight"), {out, in}).data;
+    const auto& b = require_tensor(checkpoint, path, names.layer(l, "bias"), {out}).data;
+    params.insert(params.end(), w.begin(), w.end());
+    params.insert(params.end(), b.begin(), b.end());
+  }
+  mlp.params().upload(params);
+  if (!with_optimizer) return;
+  const auto count = static_cast<int64_t>(params.size());
+  optimizer.first_moment().upload(require_tensor(checkpoint, path, names.moment("m"), {count}).data);
+  if (optimizer.second_moment().size()) {
+    optimizer.second_moment().upload(require_tensor(checkpoint, path, names.moment("v"), {count}).data);
+  }
+  optimizer.set_steps_taken(metadata_integer(checkpoint, path, "optimizer_steps"));
+}
+
 }  // namespace
 
 void save_training_checkpoint(const std::string& path, FfTrainer& trainer,
                               const TrainConfig& config, int next_epoch) {
-  Mlp& network = trainer.network();
-  const std::vector<float> params = network.params().download();
   Checkpoint checkpoint;
-  size_t offset = 0;
-  for (int l = 0; l < network.num_layers(); ++l) {
-    const int64_t in = network.in_width(l), out = network.out_width(l);
-    const auto weights = params.begin() + static_cast<std::ptrdiff_t>(offset);
-    checkpoint.tensors.push_back({layer_tensor(l, "weight"), {out, in}, {weights, weights + out * in}});
-    checkpoint.tensors.push_back({layer_tensor(l, "bias"), {out}, {weights + out * in, weights + out * in + out}});
-    offset += static_cast<size_t>(out * in + out);
-  }
-  Optimizer& optimizer = trainer.optimizer();
-  const auto count = static_cast<int64_t>(params.size());
-  checkpoint.tensors.push_back({"optimizer.m", {count}, optimizer.first_moment().download()});
-  if (optimizer.second_moment().size()) {
-    checkpoint.tensors.push_back({"optimizer.v", {count}, optimizer.second_moment().download()});
-  }
+  add_mlp_tensors(checkpoint, TensorNames{false}, trainer.network(), trainer.optimizer());
   if (trainer.has_head()) {
-    Mlp& head = trainer.head();
-    const std::vector<float> head_params = head.params().download();
-    const int64_t in = head.in_width(0), out = head.out_width(0);
-    checkpoint.tensors.push_back({"head.weight", {out, in}, {head_params.begin(), head_params.begin() + out * in}});
-    checkpoint.tensors.push_back({"head.bias", {out}, {head_params.begin() + out * in, head_params.end()}});
-    Optimizer& head_optimizer = trainer.head_optimizer();
-    const auto head_count = static_cast<int64_t>(head_params.size());
-    checkpoint.tensors.push_back({"head_optimizer.m", {head_count}, head_optimizer.first_moment().download()});
-    if (head_optimizer.second_moment().size()) {
-      checkpoint.tensors.push_back({"head_optimizer.v", {head_count}, head_optimizer.second_moment().download()});
-    }
+    add_mlp_tensors(checkpoint, TensorNames{true}, trainer.head(), trainer.head_optimizer());
   }
   checkpoint.metadata["config"] = config_to_json(config).dump();
   checkpoint.metadata["next_epoch"] = std::to_string(next_epoch);
-  checkpoint.metadata["optimizer_steps"] = std::to_string(optimizer.steps_taken());
-  checkpoint.metadata["dims"] = nlohmann::json(network.dims()).dump();
+  checkpoint.metadata["optimizer_steps"] = std::to_string(trainer.optimizer().steps_taken());
+  checkpoint.metadata["dims"] = nlohmann::json(trainer.network().dims()).dump();
   save_checkpoint(path, checkpoint);
 }
 
@@ -95,43 +122,11 @@ int restore_training_checkpoint(const Checkpoint& checkpoint, const std::string&
   require(mismatches.empty(), path + ": the checkpoint was made with a different configuration: " +
                                   mismatches + "; pass the same options, or start a new run");
 
-  Mlp& network = trainer.network();
-  std::vector<float> params;
-  params.reserve(network.parameter_count());
-  for (int l = 0; l < network.num_layers(); ++l) {
-    const int64_t in = network.in_width(l), out = network.out_width(l);
-    const auto& w = require_tensor(checkpoint, path, layer_tensor(l, "weight"), {out, in}).data;
-    const auto& b = require_tensor(checkpoint, path, layer_tensor(l, "bias"), {out}).data;
-    params.insert(params.end(), w.begin(), w.end());
-    params.insert(params.end(), b.begin(), b.end());
-  }
-  network.params().upload(params);
-  if (with_optimizer) {
-    Optimizer& optimizer = trainer.optimizer();
-    const auto count = static_cast<int64_t>(params.size());
-    optimizer.first_moment().upload(require_tensor(checkpoint, path, "optimizer.m", {count}).data);
-    if (optimizer.second_moment().size()) {
-      optimizer.second_moment().upload(require_tensor(checkpoint, path, "optimizer.v", {count}).data);
-    }
-    optimizer.set_steps_taken(metadata_integer(checkpoint, path, "optimizer_steps"));
-  }
+  restore_mlp_tensors(checkpoint, path, TensorNames{false}, trainer.network(), trainer.optimizer(),
+                      with_optimizer);
   if (trainer.has_head()) {
-    Mlp& head = trainer.head();
-    const int64_t in = head.in_width(0), out = head.out_width(0);
-    std::vector<float> head_params = require_tensor(checkpoint, path, "head.weight", {out, in}).data;
-    const auto& bias = require_tensor(checkpoint, path, "head.bias", {out}).data;
-    head_params.insert(head_params.end(), bias.begin(), bias.end());
-    head.params().upload(head_params);
-    if (with_optimizer) {
-      Optimizer& head_optimizer = trainer.head_optimizer();
-      const auto count = static_cast<int64_t>(head_params.size());
-      head_optimizer.first_moment().upload(require_tensor(checkpoint, path, "head_optimizer.m", {count}).data);
-      if (head_optimizer.second_moment().size()) {
-        head_optimizer.second_moment().upload(
-            require_tensor(checkpoint, path, "head_optimizer.v", {count}).data);
-      }
-      head_optimizer.set_steps_taken(metadata_integer(checkpoint, path, "optimizer_steps"));
-    }
+    restore_mlp_tensors(checkpoint, path, TensorNames{true}, trainer.head(),
+                        trainer.head_optimizer(), with_optimizer);
   }
   return static_cast<int>(metadata_integer(checkpoint, path, "next_epoch"));
 }

@@ -1,5 +1,6 @@
 // adam: one launch over all n parameters: adam_element() (ff/math.hpp, the CPU's function) per
-// element, with the bias corrections folded into AdamScalars on the host once per step.
+// element, with the bias corrections folded into AdamScalars on the host once per step; with a
+// schedule (a captured step), this step's AdamScalars are read from it at the cursor.
 // Threads: grid-stride, one element per thread per pass (size_t index: a whole network's
 // parameters in one buffer). Requirements: none; params/grads/m/v have n elements.
 #include "common.cuh"
@@ -7,18 +8,31 @@
 
 namespace ff::kernels {
 
-__global__ void adam_kernel(AdamScalars scalars, float* params, const float* grads, float* m,
+__global__ void adam_kernel(AdamScalars direct, const AdamScalars* schedule,
+                            const StepCursor* cursor, float* params, const float* grads, float* m,
                             float* v, size_t n) {
+  const AdamScalars scalars = scheduled_adam_scalars(direct, schedule, cursor);
   for (size_t i = global_thread_index(); i < n; i += global_thread_count()) {
     adam_element(scalars, grads[i], &params[i], &m[i], &v[i]);
   }
 }
 
-void launch_adam(const AdamScalars& scalars, float* params, const float* grads, float* m, float* v,
+void launch_adam(const AdamSpec& spec, float* params, const float* grads, float* m, float* v,
                  size_t n, cudaStream_t stream) {
   if (n == 0) return;
-  adam_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(scalars, params, grads, m, v, n);
+  const AdamScalars direct = spec.schedule ? AdamScalars{} : adam_scalars(spec);
+  adam_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(direct, spec.schedule,
+                                                                 spec.cursor, params, grads, m, v,
+                                                                 n);
   FF_CHECK_LAUNCH("adam_kernel", stream);
+}
+
+// advance_cursor: cursor->step += 1, one thread (the step's last op, so a replayed step moves on).
+__global__ void advance_cursor_kernel(StepCursor* cursor) { cursor->step += 1; }
+
+void launch_advance_cursor(StepCursor* cursor, cudaStream_t stream) {
+  advance_cursor_kernel<<<1, 1, 0, stream>>>(cursor);
+  FF_CHECK_LAUNCH("advance_cursor_kernel", stream);
 }
 
 }  // namespace ff::kernels

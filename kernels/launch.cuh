@@ -66,9 +66,13 @@ void launch_sum_into(const float* x, int n, float* acc, cudaStream_t stream);
 void launch_count_equal(const int32_t* a, const int32_t* b, int n, int64_t* acc,
                         cudaStream_t stream);
 
-// `scalars` from adam_scalars() on the host, once per step.
-void launch_adam(const AdamScalars& scalars, float* params, const float* grads, float* m, float* v,
+// The constants: adam_scalars(spec) on the host, or the spec's schedule at its cursor.
+void launch_adam(const AdamSpec& spec, float* params, const float* grads, float* m, float* v,
                  size_t n, cudaStream_t stream);
+void launch_advance_cursor(StepCursor* cursor, cudaStream_t stream);
+
+// --precision bf16: dst[i] = bf16_bits_of(src[i]) for i < n (ff/math.hpp, the CPU's rounding).
+void launch_convert_to_bf16(const float* src, size_t n, uint16_t* dst, cudaStream_t stream);
 
 void launch_sgd_momentum(float lr, float momentum, float* params, const float* grads,
                          float* velocity, size_t n, cudaStream_t stream);

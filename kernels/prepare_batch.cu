@@ -10,6 +10,7 @@
 // bits, then kHybridBlurPasses x (horizontal taps, barrier, vertical taps, barrier), then the
 // 0.5 threshold at the point of use. The blur is exact in fp32 (values are multiples of 2^-24 in
 // [0, 1]), so the mask equals the CPU's bit for bit whatever the evaluation order or FMA use.
+// A spec with a cursor (a captured training step) is resolved in the kernel with at_cursor().
 // Requirements: rows < 2^31; device pointers; any alignment; the unsupervised task needs
 // height*width <= kMaxHybridPlane (the shared mask) and >= 2 images, checked on the host like the
 // CPU does. Writes are coalesced; reads of the uint8 image follow the transform's index map.
@@ -47,7 +48,9 @@ __device__ void write_hybrid_row(const BatchSpec& spec, const uint8_t* image, ui
   }
 }
 
-__global__ void prepare_batch_kernel(BatchSpec spec, float* out, int32_t* task_labels) {
+__global__ void prepare_batch_kernel(BatchSpec batch_spec, float* out, int32_t* task_labels) {
+  // Every thread resolves the cursor itself (a broadcast read of 16 bytes): no barrier needed.
+  const BatchSpec spec = at_cursor(batch_spec);
   __shared__ SampleDraw draw;
   __shared__ int label;
   const int row = blockIdx.x;

@@ -4,8 +4,8 @@
 #
 #   tools/gpu-check.sh [BUILD_DIR]        (or FF_BUILD_DIR=...; default: configure + build here)
 #
-# Steps (FF_GPU_CHECK_STEPS="build smi devices tests memcheck racecheck initcheck train" runs a
-# subset, e.g. to split the work across calls with a time limit):
+# Steps (FF_GPU_CHECK_STEPS="build smi devices tests memcheck racecheck initcheck train bench
+# torch study" runs a subset, e.g. to split the work across calls with a time limit):
 #   build      without a given build folder: cmake -DFF_CUDA_ARCHITECTURES=90 + ninja into
 #              build-gpu-check/ (a carried folder is used as it is)
 #   smi        nvidia-smi, and the shared libraries the binaries cannot find
@@ -16,6 +16,11 @@
 #              compute-sanitizer --tool <tool> over ff_tests --gtest_filter='Parity*'
 #   train      ffcuda train --dataset mnist --task supervised --layers 4x2000 --epochs 3
 #              --device cuda (MNIST from $FF_MNIST_DIR, data/mnist or .carry/mnist)
+#   bench      ffcuda bench, 4x2000 at batch 100 and 1000: every step plan (--pass-mode stacked|
+#              streams x --overlap x --graphs) in fp32, then tf32 and bf16 with the default plan;
+#              one JSON per run in bench/results/<device>/ (these decide the defaults)
+#   torch      tools/torch_ff.py at batch 100 and 1000 (fp32), if PyTorch is importable
+#   study      60 epochs of MNIST supervised 4x2000, batch 100, evaluation included, timed
 # Everything is tee'd into bench/results/<device-name-slug>/gpu-check-<date>.log, and into
 # $OUT/bench/results/<...>/ as well when $OUT is set. Exit status: 0 only if every step passed.
 #
@@ -36,7 +41,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 build=${1:-${FF_BUILD_DIR:-}}
-steps=${FF_GPU_CHECK_STEPS:-build smi devices tests memcheck racecheck initcheck train}
+steps=${FF_GPU_CHECK_STEPS:-build smi devices tests memcheck racecheck initcheck train bench torch study}
 export PATH="/usr/local/cuda/bin:$PATH"
 if [ -d "$root/.carry/lib" ]; then
   export LD_LIBRARY_PATH="$root/.carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -133,7 +138,7 @@ do_sanitizer() {
     "$build/ff_tests" --gtest_filter='Parity*' --gtest_brief=1
 }
 
-do_train() {
+find_mnist() {
   local data=${FF_MNIST_DIR:-}
   if [ -z "$data" ]; then
     for candidate in "$root/data/mnist" "$root/.carry/mnist"; do
@@ -144,16 +149,66 @@ do_train() {
     done
   fi
   if [ -z "$data" ]; then
-    echo "MNIST not found: run tools/fetch_data.sh, or carry the four IDX files (gzip -k them:"
-    echo "the reader takes .gz) in data/mnist or .carry/mnist, or set FF_MNIST_DIR"
+    echo "MNIST not found: run tools/fetch_data.sh, or carry the four IDX files (gzip -k them:" >&2
+    echo "the reader takes .gz) in data/mnist or .carry/mnist, or set FF_MNIST_DIR" >&2
     return 1
   fi
-  local out
-  out=$(mktemp -d)
+  echo "$data"
+}
+
+# train_run EPOCHS: MNIST supervised 4x2000 on the GPU, metrics kept next to the log.
+train_run() {
+  local data out status
+  data=$(find_mnist) || return 1
+  out="$root/bench/results/$slug/train-4x2000-e$1-$stamp"
   "$build/ffcuda" train --dataset mnist --data-dir "$data" --task supervised --layers 4x2000 \
-    --epochs 3 --device cuda --out "$out"
-  local status=$?
+    --epochs "$1" --device cuda --out "$out"
+  status=$?
   ls -l "$out"
+  [ -n "${OUT:-}" ] && cp -r "$out" "$OUT/bench/results/$slug/"
+  return "$status"
+}
+
+do_train() { train_run 3; }
+do_study() { train_run 60; }  # run_step prints the wall time; result.json has elapsed_s
+
+do_bench() {
+  local status=0 batch plan pass overlap graphs precision name
+  for batch in 100 1000; do
+    for pass in stacked streams; do
+      for overlap in true false; do
+        for graphs in on off; do
+          name="bench-4x2000-b$batch-fp32-$pass-overlap_$overlap-graphs_$graphs.json"
+          "$build/ffcuda" bench --device cuda --layers 4x2000 --batch "$batch" --precision fp32 \
+            --pass-mode "$pass" --overlap "$overlap" --graphs "$graphs" --warmup 10 --iters 50 \
+            --json "$root/bench/results/$slug/$name" || status=1
+        done
+      done
+    done
+    for precision in tf32 bf16; do
+      name="bench-4x2000-b$batch-$precision-default-plan.json"
+      "$build/ffcuda" bench --device cuda --layers 4x2000 --batch "$batch" \
+        --precision "$precision" --warmup 10 --iters 50 \
+        --json "$root/bench/results/$slug/$name" || status=1
+    done
+  done
+  [ -n "${OUT:-}" ] && cp "$root/bench/results/$slug"/bench-*.json "$OUT/bench/results/$slug/"
+  return "$status"
+}
+
+do_torch() {
+  python3 -c 'import torch; assert torch.cuda.is_available()' || {
+    echo "PyTorch with CUDA is not importable here"
+    return 1
+  }
+  local status=0 batch
+  for batch in 100 1000; do
+    # It prints one JSON line (and nothing else) on stdout.
+    python3 "$root/tools/torch_ff.py" --layers 4x2000 --batch "$batch" \
+      >"$root/bench/results/$slug/torch-4x2000-b$batch.json" || status=1
+    cat "$root/bench/results/$slug/torch-4x2000-b$batch.json"
+  done
+  [ -n "${OUT:-}" ] && cp "$root/bench/results/$slug"/torch-*.json "$OUT/bench/results/$slug/"
   return "$status"
 }
 
@@ -172,6 +227,9 @@ for tool in memcheck racecheck initcheck; do
   wants "$tool" && run_step "$tool" do_sanitizer "$tool"
 done
 wants train && run_step train do_train
+wants bench && run_step bench do_bench
+wants torch && run_step torch do_torch
+wants study && run_step study do_study
 
 echo
 echo "===== summary ($log_rel) ====="

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,14 @@
 namespace ff {
 
 enum class DeviceKind : uint8_t { kCpu, kCuda };
+
+// Work recorded once by Backend::capture and replayed as a whole (a CUDA Graph).
+class CapturedWork {
+ public:
+  virtual ~CapturedWork() = default;
+  // Enqueues the recorded work on lane 0, after everything enqueued there before.
+  virtual void replay() = 0;
+};
 
 class Backend {
  public:
@@ -47,6 +56,29 @@ class Backend {
   // `nsys profile --capture-range=cudaProfilerApi` captures just those steps); no-op on the CPU.
   virtual void profiler_start() {}
   virtual void profiler_stop() {}
+
+  // ---- concurrency: lanes and captured work ----
+  // A lane is an in-order queue of ops (a CUDA stream); ops go to the current lane (0 unless set).
+  // Work on different lanes may run at the same time, so a lane that reads what another writes
+  // must wait for it (lane_wait), and so must a lane that overwrites what another still reads.
+  // synchronize() and copy_to_host wait for every lane. Whoever sets a lane other than 0 sets 0
+  // back before returning (the rest of the engine assumes lane 0).
+  // The CPU runs each op to completion the moment it is called: program order, one valid
+  // schedule of any correct lane plan, so the CPU result of a lane plan is its serial result.
+  static constexpr int kLanes = 3;
+  virtual void set_lane(int lane) { (void)lane; }
+  // Work enqueued on `waiter` from now on starts after all work enqueued so far on `signaller`.
+  virtual void lane_wait(int waiter, int signaller) {
+    (void)waiter;
+    (void)signaller;
+  }
+  // Records the ops `enqueue` issues (on any lanes) instead of running them, for replay; null
+  // where the backend cannot record (the CPU). The ops must not synchronise, copy to or from the
+  // host, or allocate; every lane is joined back into lane 0 at the end of the recording.
+  virtual std::unique_ptr<CapturedWork> capture(const std::function<void()>& enqueue) {
+    (void)enqueue;
+    return nullptr;
+  }
 
   // ---- data ----
   // Writes batch_rows(spec) rows of spec.channels*height*width floats to `out`, and the task label
@@ -111,6 +143,8 @@ class Backend {
                     size_t n) = 0;
   virtual void sgd_momentum(float lr, float momentum, float* params, const float* grads,
                             float* velocity, size_t n) = 0;
+  // cursor->step += 1 (see StepCursor): the last op of a training step.
+  virtual void advance_cursor(StepCursor* cursor) = 0;
 
  private:
   std::shared_ptr<const void> lifetime_ = std::make_shared<char>(0);

@@ -30,6 +30,17 @@ FF_HD SampleDraw draw_sample(Task task, int num_labels, uint64_t seed, uint64_t 
   return draw;
 }
 
+// The batch a spec names at its cursor (see BatchSpec::cursor): the same spec with the cursor's
+// epoch and rows, and no cursor. Both backends resolve a spec with this before using it.
+FF_HD BatchSpec at_cursor(BatchSpec spec) {
+  if (spec.cursor != nullptr) {
+    spec.epoch = spec.cursor->epoch;
+    spec.indices += static_cast<int64_t>(spec.cursor->step) * spec.batch;
+    spec.cursor = nullptr;
+  }
+  return spec;
+}
+
 // The draw of the sample at dataset row `index` for this batch (both backends call this).
 FF_HD SampleDraw draw_for_batch(const BatchSpec& spec, uint32_t index) {
   SampleDraw draw = draw_sample(spec.task, spec.num_labels, spec.seed, spec.epoch, index,

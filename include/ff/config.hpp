@@ -39,7 +39,13 @@ struct TrainConfig {
   // Layer 1 computed once per image for rows that differ only by their label (training and slow
   // evaluation); off = the plain GEMM over every row (same result up to rounding).
   bool reuse_layer1 = true;
-  std::string precision = "fp32";  // GEMM arithmetic: fp32 | tf32 (CUDA)
+  std::string precision = "fp32";  // GEMM arithmetic: fp32 | tf32 (CUDA) | bf16
+  // FF training step on CUDA (results equal up to GEMM rounding; the CPU runs every plan serially):
+  std::string pass_mode = "stacked";  // stacked: one [2B x D] GEMM per layer; streams: B-row
+                                      // positive and negative GEMMs on two streams
+  bool overlap = true;                // layer l's weight gradient on its own stream, overlapping
+                                      // the forward of layer l+1
+  std::string graphs = "auto";        // on | off | auto (on for CUDA): replay a captured step
   std::string profile_steps;       // "A:B": profiler capture of global steps [A, B)
   // evaluation
   std::string score_layers = "default";  // default (all but the first) | all | 1,3,...
@@ -73,7 +79,12 @@ std::vector<int> parse_score_layers(const std::string& spec, int num_layers);
 
 float layer_threshold(const TrainConfig& config, int width);
 
-GemmPrecision parse_precision(const std::string& name);  // fp32 | tf32, else ff::Error
+GemmPrecision parse_precision(const std::string& name);  // fp32 | tf32 | bf16, else ff::Error
+// --pass-mode: true for "streams", false for "stacked", else ff::Error.
+bool parse_pass_mode_streams(const std::string& name);
+// --graphs on|off|auto -> whether a training step is captured, given the backend kind
+// (auto: on for CUDA, off for the CPU; on with the CPU backend is an ff::Error).
+bool parse_graphs(const std::string& name, bool cuda_backend);
 // "A:B" -> {A, B} with 0 <= A < B; "" -> {-1, -1} (no capture). Throws ff::Error otherwise.
 std::pair<int64_t, int64_t> parse_profile_steps(const std::string& spec);
 

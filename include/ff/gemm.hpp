@@ -43,8 +43,11 @@ inline GemmDesc input_grad_desc(int rows, int in, int out) {
 
 // Arithmetic of the GEMMs. fp32: full single precision (the CPU backend and the CUDA default).
 // tf32: CUDA tensor cores with 10-bit-mantissa operands and fp32 accumulation (Ampere and later);
-// everything outside the GEMMs (goodness, loss, optimizer state) stays fp32.
-enum class GemmPrecision : uint8_t { kFp32, kTf32 };
+// bf16: both operands rounded to bf16 (8-bit mantissa, round to nearest even: ff/math.hpp
+// round_to_bf16), products accumulated in fp32, C in fp32. The CPU backend emulates it exactly
+// (rounded operands, fp32 GEMM), so CUDA bf16 is checked against the same operand values.
+// Everything outside the GEMMs (goodness, loss, optimizer state) stays fp32 in every mode.
+enum class GemmPrecision : uint8_t { kFp32, kTf32, kBf16 };
 
 // Floating-point operations of one GEMM (multiply and add counted separately).
 inline double gemm_flops(const GemmDesc& d) { return 2.0 * d.m * d.n * static_cast<double>(d.k); }

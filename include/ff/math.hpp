@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "ff/hd.hpp"
 
@@ -30,6 +32,37 @@ FF_HD float rms_inverse_scale(float sum_squares, int count) {
   return 1.0f / (1e-8f + sqrtf(sum_squares / static_cast<float>(count)));
 }
 
+// ---- bf16 GEMM operands (--precision bf16) ----
+// The bf16 nearest to x (ties to even), as its 16 bits: the upper half of x's float bits, rounded.
+// Both backends call it (the CUDA conversion kernel stores these bits, the CPU emulation widens
+// them back), so the CPU emulation of --precision bf16 multiplies exactly the GPU's operands.
+// Overflow rounds to infinity, as IEEE rounding does; a NaN stays a (quiet) NaN.
+FF_HD uint16_t bf16_bits_of(float x) {
+  uint32_t bits;
+#if defined(__CUDA_ARCH__)
+  bits = __float_as_uint(x);
+#else
+  std::memcpy(&bits, &x, sizeof bits);
+#endif
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x0040u);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+FF_HD float float_of_bf16_bits(uint16_t half) {
+  const uint32_t bits = static_cast<uint32_t>(half) << 16;
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(bits);
+#else
+  float x;
+  std::memcpy(&x, &bits, sizeof x);
+  return x;
+#endif
+}
+
+// x rounded to bf16 and widened back: the value a bf16 GEMM operand holds.
+FF_HD float round_to_bf16(float x) { return float_of_bf16_bits(bf16_bits_of(x)); }
+
 }  // namespace ff
 
 #include "ff/ops.hpp"
@@ -38,15 +71,18 @@ namespace ff {
 
 // Adam's per-element update with the bias corrections folded into two scalars (computed once per
 // step on the host): p -= step_size * m / (sqrt(v) * inv_sqrt_correction2 + eps).
-struct AdamScalars {
-  float beta1, beta2, eps, step_size, inv_sqrt_correction2;
-};
-
 inline AdamScalars adam_scalars(const AdamSpec& s) {
   const double correction1 = 1.0 - std::pow(static_cast<double>(s.beta1), s.step);
   const double correction2 = 1.0 - std::pow(static_cast<double>(s.beta2), s.step);
   return AdamScalars{s.beta1, s.beta2, s.eps, static_cast<float>(s.lr / correction1),
                      static_cast<float>(1.0 / std::sqrt(correction2))};
+}
+
+// This step's constants: the schedule's entry at the cursor when the spec has one (AdamSpec), else
+// `direct` (adam_scalars of the spec, computed by the caller on the host).
+FF_HD AdamScalars scheduled_adam_scalars(const AdamScalars& direct, const AdamScalars* schedule,
+                                         const StepCursor* cursor) {
+  return schedule != nullptr ? schedule[cursor->step] : direct;
 }
 
 FF_HD void adam_element(const AdamScalars& a, float grad, float* param, float* m, float* v) {

@@ -48,6 +48,15 @@ class Optimizer {
  public:
   Optimizer(Backend& backend, size_t count, std::string kind, float lr, float momentum);
   void step(Array<float>& params, const Array<float>& grads);
+  // Enqueues a step whose Adam constants come from `schedule` at `cursor` (backend memory; see
+  // AdamSpec), without counting it: the caller counts each executed step with count_step() (a
+  // captured step is enqueued once and executed many times). SGD ignores schedule and cursor.
+  void enqueue_scheduled_step(Array<float>& params, const Array<float>& grads,
+                              const AdamScalars* schedule, const StepCursor* cursor);
+  void count_step() { ++step_; }
+  bool is_adam() const { return kind_ == "adam"; }
+  // Adam's constants for the next `count` steps (steps_taken() + 1 ...), for a schedule.
+  std::vector<AdamScalars> schedule(int count) const;
   int64_t steps_taken() const { return step_; }
   Array<float>& first_moment() { return m_; }
   Array<float>& second_moment() { return v_; }

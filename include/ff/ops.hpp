@@ -15,6 +15,15 @@ enum class LabelMode : uint8_t {
   kNone,              // B rows, no label written (bp-ce)
 };
 
+// Where a training run stands, kept in backend memory so that a captured training step (a CUDA
+// Graph) replays unchanged: ops given a cursor read the epoch and the step at run time instead of
+// taking them as launch arguments. Backend::advance_cursor moves it on, as the step's last op.
+struct StepCursor {
+  uint64_t epoch = 0;  // key of the epoch's random draws
+  int32_t step = 0;    // batch within the epoch
+  int32_t unused = 0;
+};
+
 // One batch: the dataset rows `indices[0..batch)` gathered, transformed, scaled to [0,1] and
 // labelled. Random draws (transforms, wrong labels) are keyed by (seed, epoch, dataset index), so
 // they do not depend on the batch size or the backend.
@@ -31,6 +40,9 @@ struct BatchSpec {
   uint64_t seed = 0;
   uint64_t epoch = 0;
   bool apply_transform = true;  // false: the untransformed image (probe features)
+  // Backend memory or null. When set, the batch is the cursor's: epoch = cursor->epoch and the
+  // rows are indices[cursor->step * batch ...] (indices then points at the whole epoch's order).
+  const StepCursor* cursor = nullptr;
 };
 
 inline int batch_rows(const BatchSpec& spec) {
@@ -54,9 +66,19 @@ struct FfLossSpec {
   float symba_alpha = 4.0f;
 };
 
+// Adam's per-step constants with the bias corrections folded in (ff/math.hpp: adam_scalars).
+struct AdamScalars {
+  float beta1, beta2, eps, step_size, inv_sqrt_correction2;
+};
+
 struct AdamSpec {
   float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
   int64_t step = 1;  // 1-based, for the bias correction
+  // Both backend memory, or both null. When set, this step's constants are
+  // schedule[cursor->step], computed on the host by adam_scalars() for every step of the epoch
+  // (so a captured step needs no new launch arguments), and lr/beta/eps/step above are unused.
+  const AdamScalars* schedule = nullptr;
+  const StepCursor* cursor = nullptr;
 };
 
 }  // namespace ff

@@ -43,9 +43,19 @@ class FfTrainer {
   std::vector<double> train_epoch(int epoch);
   // The same in parts, for benchmarks: begin_epoch draws the order, train_step runs one step
   // (gradients and optimiser), end_epoch returns the mean losses over `steps` steps.
+  // train_step(e, s) runs step s of epoch e of begin_epoch(e); steps normally follow each other
+  // (the step cursor then advances on the device); another step moves the cursor first (one
+  // small upload). Adam's bias correction follows begin_epoch's schedule: step s of the epoch is
+  // optimiser step steps_taken_at_begin + s + 1, however often it is run (benchmarks repeat steps).
   void begin_epoch(int epoch);
   void train_step(int epoch, int step);
   std::vector<double> end_epoch(int steps);
+  // With graphs (--graphs), the first step runs as issued (plans, scratch), the second is captured
+  // and every later one replays the capture. True once a capture exists.
+  bool step_is_captured() const { return step_graph_ != nullptr; }
+  // Puts the device's step cursor at (epoch, step) unless it is there already (an upload, which
+  // waits for queued work: benchmarks call it outside their timed loops).
+  void seek(int epoch, int step);
   // With times attached, every phase synchronises and adds its wall time (ffcuda bench).
   void set_phase_times(PhaseTimes* times) { phase_times_ = times; }
   // The GEMMs of one training step, in order, with their operands (for "GEMMs alone" timing).
@@ -84,11 +94,14 @@ class FfTrainer {
 
  private:
   BatchSpec base_spec(const ResidentSplit& split) const;
-  BatchSpec train_spec(int epoch, int step) const;
+  BatchSpec train_spec() const;  // the batch at the device cursor
   bool input_labelled() const { return algo_ != Algo::kBpCe && num_labels_ > 0; }
   bool layer_has_loss(int layer) const;
   FfLossSpec layer_loss_spec(int pairs, int width) const;
   void ff_step(const BatchSpec& spec);
+  void ff_forward(int layer, int batch);      // h_[layer] for the 2*batch rows (pass mode, reuse)
+  void ff_weight_grad(int layer, int batch);  // on the weight-gradient lane when overlapping
+  void enqueue_step();                        // gradients, optimiser, cursor advance
   void bp_step(BatchSpec spec);  // gradients only
   void forward_and_backward_bp(int batch, int rows, int layers);
   void optimizer_step();
@@ -115,6 +128,16 @@ class FfTrainer {
   int64_t global_step_ = 0;  // steps taken by this trainer (for --profile-steps)
   std::pair<int64_t, int64_t> profile_steps_{-1, -1};
   bool reuse_layer1_ = false;     // see ff/batch_prep.hpp, "layer-1 reuse across labels"
+  bool streams_ = false;          // --pass-mode streams
+  bool overlap_ = false;          // --overlap
+  bool graphs_ = false;           // --graphs, resolved for this backend
+  // Lanes (ff::Backend) of the FF step: the main one, the negatives' forward, the weight gradients.
+  static constexpr int kMainLane = 0, kNegativeLane = 1, kWeightGradLane = 2;
+  Array<StepCursor> cursor_;         // the device's (epoch, step); see seek()
+  int64_t cursor_epoch_ = -1, cursor_step_ = -1;  // where the host knows the cursor stands
+  Array<AdamScalars> adam_schedule_;  // Adam's constants for every step of the epoch
+  std::unique_ptr<CapturedWork> step_graph_;
+  int64_t uncaptured_steps_ = 0;   // steps run as issued (graphs: one before the capture)
   Array<float> layer1_scratch_;   // [B x out_0]: positives' pre-activations, then dz_pos + dz_neg
 };
 

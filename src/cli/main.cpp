@@ -39,7 +39,21 @@ void add_train_options(CLI::App& app, TrainOptions& o) {
   app.add_option("--reuse-layer1", c.reuse_layer1,
                  "one layer-1 GEMM per image for rows differing only by label (true|false)")
       ->capture_default_str();
-  app.add_option("--precision", c.precision, "GEMM arithmetic: fp32 | tf32 (CUDA tensor cores)")
+  app.add_option("--precision", c.precision,
+                 "GEMM arithmetic: fp32 | tf32 (CUDA tensor cores) | bf16 (bf16 operands, fp32 "
+                 "accumulation; emulated on the CPU)")
+      ->capture_default_str();
+  app.add_option("--pass-mode", c.pass_mode,
+                 "FF step on CUDA: stacked (one [2B x D] GEMM per layer) | streams (positive and "
+                 "negative GEMMs on two streams)")
+      ->capture_default_str();
+  app.add_option("--overlap", c.overlap,
+                 "CUDA: weight gradient of layer l on its own stream, overlapping the forward of "
+                 "layer l+1 (true|false)")
+      ->capture_default_str();
+  app.add_option("--graphs", c.graphs,
+                 "capture the training step once as a CUDA graph and replay it: on | off | auto "
+                 "(on for CUDA)")
       ->capture_default_str();
   app.add_option("--profile-steps", c.profile_steps,
                  "A:B: profiler capture (cudaProfilerStart/Stop) around global steps [A, B)");
@@ -86,6 +100,8 @@ ff::TrainConfig finish_config(const TrainOptions& o) {
   ff::require(c.eval_batch > 0, "--eval-batch must be positive");
   ff::require(c.lr > 0, "--lr must be positive");
   ff::parse_precision(c.precision);
+  ff::parse_pass_mode_streams(c.pass_mode);
+  ff::parse_graphs(c.graphs, /*cuda_backend=*/true);  // the name; the trainer checks the backend
   ff::parse_profile_steps(c.profile_steps);
   return c;
 }

@@ -80,7 +80,24 @@ std::vector<int> parse_score_layers(const std::string& spec, int num_layers) {
 GemmPrecision parse_precision(const std::string& name) {
   if (name == "fp32") return GemmPrecision::kFp32;
   if (name == "tf32") return GemmPrecision::kTf32;
-  throw Error("unknown --precision '" + name + "': use fp32 or tf32 (bf16 is not implemented yet)");
+  if (name == "bf16") return GemmPrecision::kBf16;
+  throw Error("unknown --precision '" + name + "': use fp32, tf32 or bf16");
+}
+
+bool parse_pass_mode_streams(const std::string& name) {
+  if (name == "streams") return true;
+  if (name == "stacked") return false;
+  throw Error("unknown --pass-mode '" + name + "': use stacked or streams");
+}
+
+bool parse_graphs(const std::string& name, bool cuda_backend) {
+  if (name == "off") return false;
+  if (name == "auto") return cuda_backend;
+  require(name == "on", "unknown --graphs '" + name + "': use on, off or auto");
+  require(cuda_backend,
+          "--graphs on needs the CUDA backend (the CPU runs ops as they are issued); use "
+          "--graphs off or auto, or --device cuda");
+  return true;
 }
 
 std::pair<int64_t, int64_t> parse_profile_steps(const std::string& spec) {
@@ -119,6 +136,9 @@ nlohmann::json config_to_json(const TrainConfig& c) {
       {"seed", c.seed},
       {"reuse_layer1", c.reuse_layer1},
       {"precision", c.precision},
+      {"pass_mode", c.pass_mode},
+      {"overlap", c.overlap},
+      {"graphs", c.graphs},
       {"score_layers", c.score_layers},
       {"eval_every", c.eval_every},
       {"eval_batch", c.eval_batch},
@@ -154,6 +174,9 @@ TrainConfig config_from_json(const nlohmann::json& j) {
     c.seed = j.at("seed");
     c.reuse_layer1 = j.value("reuse_layer1", true);
     c.precision = j.value("precision", "fp32");
+    c.pass_mode = j.value("pass_mode", "stacked");
+    c.overlap = j.value("overlap", true);
+    c.graphs = j.value("graphs", "auto");
     c.score_layers = j.at("score_layers");
     c.eval_every = j.at("eval_every");
     c.eval_batch = j.at("eval_batch");

@@ -44,10 +44,30 @@ void CpuBackend::fill(float* x, size_t n, float value) {
 }
 
 void CpuBackend::set_gemm_precision(GemmPrecision precision) {
-  require(precision == GemmPrecision::kFp32,
-          "--precision tf32 needs the CUDA backend (the CPU backend computes in fp32); use "
-          "--precision fp32 or --device cuda");
+  require(precision != GemmPrecision::kTf32,
+          "--precision tf32 needs the CUDA backend (the CPU backend computes in fp32 and emulates "
+          "bf16); use --precision fp32, bf16, or --device cuda");
+  bf16_ = precision == GemmPrecision::kBf16;
 }
+
+namespace {
+
+// Elements a column-major operand of `rows` x `cols` with leading dimension ld spans.
+size_t operand_span(int rows, int cols, int ld) {
+  return rows <= 0 || cols <= 0 ? 0 : static_cast<size_t>(ld) * (cols - 1) + rows;
+}
+
+// `scratch` = the span of x with every value rounded to bf16 (the emulation of a bf16 operand).
+const float* rounded_to_bf16(const float* x, size_t span, std::vector<float>& scratch) {
+  if (scratch.size() < span) scratch.resize(span);
+  const auto count = static_cast<int64_t>(span);
+  float* __restrict out = scratch.data();
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < count; ++i) out[i] = round_to_bf16(x[i]);
+  return scratch.data();
+}
+
+}  // namespace
 
 void CpuBackend::rms_norm(const float* in, int rows, int cols, float* out, int ld_out) {
 #pragma omp parallel for schedule(static)
@@ -65,6 +85,13 @@ static CBLAS_TRANSPOSE to_cblas(Trans t) { return t == Trans::kN ? CblasNoTrans 
 
 void CpuBackend::gemm(const GemmDesc& d, const float* a, const float* b, float* c,
                       Epilogue epilogue, const float* bias) {
+  if (bf16_) {
+    // op(A) is m x k and op(B) k x n; the stored matrices are their transposes when trans is set.
+    a = rounded_to_bf16(a, d.trans_a == Trans::kT ? operand_span(d.k, d.m, d.lda)
+                                                  : operand_span(d.m, d.k, d.lda), bf16_a_);
+    b = rounded_to_bf16(b, d.trans_b == Trans::kT ? operand_span(d.n, d.k, d.ldb)
+                                                  : operand_span(d.k, d.n, d.ldb), bf16_b_);
+  }
   cblas_sgemm(CblasColMajor, to_cblas(d.trans_a), to_cblas(d.trans_b), d.m, d.n, d.k, d.alpha, a,
               d.lda, b, d.ldb, d.beta, c, d.ldc);
   if (epilogue == Epilogue::kNone) return;
@@ -132,7 +159,8 @@ void CpuBackend::count_equal(const int32_t* a, const int32_t* b, int n, int64_t*
 
 void CpuBackend::adam(const AdamSpec& spec, float* params, const float* grads, float* m, float* v,
                       size_t n) {
-  const AdamScalars scalars = adam_scalars(spec);
+  const AdamScalars scalars = scheduled_adam_scalars(
+      spec.schedule ? AdamScalars{} : adam_scalars(spec), spec.schedule, spec.cursor);
   // __restrict: the four arrays never overlap; without it the compiler will not vectorise.
   float* __restrict p = params;
   const float* __restrict g = grads;
@@ -152,6 +180,8 @@ void CpuBackend::sgd_momentum(float lr, float momentum, float* params, const flo
     params[i] -= lr * velocity[i];
   }
 }
+
+void CpuBackend::advance_cursor(StepCursor* cursor) { cursor->step += 1; }
 
 std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
 

@@ -3,6 +3,8 @@
 // there is no GPU, so it is also kept GEMM-bound: every non-GEMM op is a single pass.
 #pragma once
 
+#include <vector>
+
 #include "ff/backend.hpp"
 
 namespace ff {
@@ -55,6 +57,11 @@ class CpuBackend final : public Backend {
             size_t n) override;
   void sgd_momentum(float lr, float momentum, float* params, const float* grads, float* velocity,
                     size_t n) override;
+  void advance_cursor(StepCursor* cursor) override;
+
+ private:
+  bool bf16_ = false;               // --precision bf16: GEMM operands rounded to bf16 first
+  std::vector<float> bf16_a_, bf16_b_;  // their rounded copies (grow-only scratch)
 };
 
 }  // namespace ff

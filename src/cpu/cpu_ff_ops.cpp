@@ -31,7 +31,8 @@ void write_hybrid_row(const BatchSpec& spec, const uint8_t* image, uint32_t inde
 
 }  // namespace
 
-void CpuBackend::prepare_batch(const BatchSpec& spec, float* out, int32_t* task_labels) {
+void CpuBackend::prepare_batch(const BatchSpec& batch_spec, float* out, int32_t* task_labels) {
+  const BatchSpec spec = at_cursor(batch_spec);
   if (spec.task == Task::kUnsupervised) {
     require(spec.height * spec.width <= kMaxHybridPlane && spec.dataset_count >= 2,
             "the unsupervised task needs images of at most 32x32 and at least 2 of them");

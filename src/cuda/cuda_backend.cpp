@@ -36,11 +36,13 @@ CudaBackend::CudaBackend(int device)
     : device_(select_device(device)),
       name_(device_name(device_)),
       pool_(device_),
-      gemm_(pool_, stream_.get()) {}
+      gemm_(pool_, {lanes_[0].get(), lanes_[1].get(), lanes_[2].get()}) {
+  static_assert(kLanes == 3, "list every lane's stream for the GEMM engine");
+}
 
 CudaBackend::~CudaBackend() {
-  // Let queued work finish before the GEMM workspace, the pool and the stream go away.
-  FF_CUDA_REPORT(cudaStreamSynchronize(stream_.get()));
+  // Let queued work finish before the GEMM workspaces, the pool and the streams go away.
+  for (const cuda::Stream& lane : lanes_) FF_CUDA_REPORT(cudaStreamSynchronize(lane.get()));
 }
 
 std::unique_ptr<Backend> make_cuda_backend(int device) {
@@ -48,38 +50,102 @@ std::unique_ptr<Backend> make_cuda_backend(int device) {
 }
 
 // ---- memory ----
+// Allocation and frees are ordered on lane 0; buffers another lane uses are long-lived (step
+// buffers), and the trainer joins every lane into lane 0 at the end of each step.
 void* CudaBackend::allocate(size_t bytes) {
   if (bytes == 0) return nullptr;
-  return pool_.allocate(bytes, stream_.get());
+  return pool_.allocate(bytes, lanes_[0].get());
 }
 
-void CudaBackend::deallocate(void* ptr) noexcept { pool_.free(ptr, stream_.get()); }
+void CudaBackend::deallocate(void* ptr) noexcept { pool_.free(ptr, lanes_[0].get()); }
 
 void CudaBackend::copy_to_device(void* dst, const void* host_src, size_t bytes) {
   if (bytes == 0) return;
-  FF_CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, stream_.get()));
+  // Every lane first: the destination may still be read by queued work on any of them.
+  synchronize();
+  FF_CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, lanes_[0].get()));
   // Callers free or reuse the host buffer as soon as this returns (Array::upload of a temporary).
   // That is safe for pageable memory but not for pinned memory, whose copy is truly asynchronous;
   // waiting makes the contract hold for both. Uploads are rare (data once, an order per epoch).
-  stream_.synchronize();
+  lanes_[0].synchronize();
 }
 
 void CudaBackend::copy_to_host(void* host_dst, const void* src, size_t bytes) {
   if (bytes == 0) return;
-  FF_CUDA_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, stream_.get()));
-  stream_.synchronize();
+  synchronize();  // the source may be written by queued work on any lane
+  FF_CUDA_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, lanes_[0].get()));
+  lanes_[0].synchronize();
 }
 
 void CudaBackend::copy(void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return;
-  FF_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_.get()));
+  FF_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, current()));
 }
 
 void CudaBackend::fill(float* x, size_t n, float value) {
-  kernels::launch_fill(x, n, value, stream_.get());
+  kernels::launch_fill(x, n, value, current());
 }
 
-void CudaBackend::synchronize() { stream_.synchronize(); }
+void CudaBackend::synchronize() {
+  for (const cuda::Stream& lane : lanes_) lane.synchronize();
+}
+
+// ---- lanes and graphs ----
+void CudaBackend::set_lane(int lane) {
+  require(lane >= 0 && lane < kLanes, "internal error: lane " + std::to_string(lane) +
+                                          " does not exist (0.." + std::to_string(kLanes - 1) + ")");
+  lane_ = lane;
+}
+
+void CudaBackend::lane_wait(int waiter, int signaller) {
+  if (waiter == signaller) return;
+  // One event per signalling lane suffices: a wait binds to the event's latest record at the
+  // time of the cudaStreamWaitEvent call, so re-recording later does not disturb earlier waits.
+  cuda::Event& event = lane_events_.at(static_cast<size_t>(signaller));
+  event.record(lanes_.at(static_cast<size_t>(signaller)).get());
+  FF_CUDA_CHECK(cudaStreamWaitEvent(lanes_.at(static_cast<size_t>(waiter)).get(), event.get(), 0));
+}
+
+namespace {
+
+class CudaCapturedWork final : public CapturedWork {
+ public:
+  CudaCapturedWork(cudaGraph_t graph, cudaStream_t stream) : graph_(graph), stream_(stream) {}
+  void replay() override { graph_.launch(stream_); }
+
+ private:
+  cuda::Graph graph_;
+  cudaStream_t stream_;
+};
+
+}  // namespace
+
+std::unique_ptr<CapturedWork> CudaBackend::capture(const std::function<void()>& enqueue) {
+  require(lane_ == 0, "internal error: capture() must start on lane 0");
+  const cudaStream_t origin = lanes_[0].get();
+  // ThreadLocal: this thread's unsafe calls (a synchronisation, a cudaMalloc) fail loudly instead
+  // of silently breaking the capture; other threads are not affected.
+  FF_CUDA_CHECK(cudaStreamBeginCapture(origin, cudaStreamCaptureModeThreadLocal));
+  cudaGraph_t graph = nullptr;
+  try {
+    for (int lane = 1; lane < kLanes; ++lane) lane_wait(lane, 0);  // fork: all lanes join in
+    enqueue();
+    set_lane(0);
+    for (int lane = 1; lane < kLanes; ++lane) lane_wait(0, lane);  // join back into lane 0
+  } catch (...) {
+    lane_ = 0;
+    // End the (possibly invalidated) capture so the stream is usable again; drop what it made.
+    if (cudaStreamEndCapture(origin, &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    throw;
+  }
+  FF_CUDA_CHECK(cudaStreamEndCapture(origin, &graph));
+  return std::make_unique<CudaCapturedWork>(graph, origin);
+}
+
+void CudaBackend::advance_cursor(StepCursor* cursor) {
+  kernels::launch_advance_cursor(cursor, current());
+}
 
 void CudaBackend::profiler_start() {
   synchronize();  // earlier work stays outside the captured range
@@ -93,45 +159,45 @@ void CudaBackend::profiler_stop() {
 
 // ---- data ----
 void CudaBackend::prepare_batch(const BatchSpec& spec, float* out, int32_t* task_labels) {
-  kernels::launch_prepare_batch(spec, out, task_labels, stream_.get());
+  kernels::launch_prepare_batch(spec, out, task_labels, current());
 }
 
 // ---- dense ----
 void CudaBackend::rms_norm(const float* in, int rows, int cols, float* out, int ld_out) {
-  kernels::launch_rms_norm(in, rows, cols, out, ld_out, stream_.get());
+  kernels::launch_rms_norm(in, rows, cols, out, ld_out, current());
 }
 
 void CudaBackend::gemm(const GemmDesc& desc, const float* a, const float* b, float* c,
                        Epilogue epilogue, const float* bias) {
-  gemm_.run(desc, a, b, c, epilogue, bias);
+  gemm_.run(desc, a, b, c, epilogue, bias, lane_);
   // cuBLAS launches are not ours to check one by one; this still catches a launch failure and,
   // with FF_DEBUG_SYNC=1, a fault inside the GEMM, named as such.
-  FF_CHECK_LAUNCH("gemm (cuBLASLt/cuBLAS)", stream_.get());
+  FF_CHECK_LAUNCH("gemm (cuBLASLt/cuBLAS)", current());
 }
 
 void CudaBackend::gather_rows(const float* src, int ld_src, const int32_t* indices, int rows,
                               int cols, float* dst) {
-  kernels::launch_gather_rows(src, ld_src, indices, rows, cols, dst, stream_.get());
+  kernels::launch_gather_rows(src, ld_src, indices, rows, cols, dst, current());
 }
 
 void CudaBackend::column_sum(const float* x, int rows, int cols, float* out, float beta) {
-  kernels::launch_column_sum(x, rows, cols, out, beta, stream_.get());
+  kernels::launch_column_sum(x, rows, cols, out, beta, current());
 }
 
 // ---- Forward-Forward ----
 void CudaBackend::ff_loss_grad(const FfLossSpec& spec, const float* h, float* dz, float* h_norm,
                                int ld_norm, float* pair_loss) {
-  kernels::launch_ff_loss_grad(spec, h, dz, h_norm, ld_norm, pair_loss, stream_.get());
+  kernels::launch_ff_loss_grad(spec, h, dz, h_norm, ld_norm, pair_loss, current());
 }
 
 void CudaBackend::goodness_score(const float* h, int rows, int width, float theta,
                                  GoodnessMode mode, float* scores, bool accumulate) {
-  kernels::launch_goodness_score(h, rows, width, theta, mode, scores, accumulate, stream_.get());
+  kernels::launch_goodness_score(h, rows, width, theta, mode, scores, accumulate, current());
 }
 
 void CudaBackend::argmax(const float* x, int items, int classes, int item_stride, int class_stride,
                          int32_t* out) {
-  kernels::launch_argmax(x, items, classes, item_stride, class_stride, out, stream_.get());
+  kernels::launch_argmax(x, items, classes, item_stride, class_stride, out, current());
 }
 
 // ---- layer-1 reuse across labels ----
@@ -139,50 +205,50 @@ void CudaBackend::label_swap_forward(const float* z_ref, const float* xn, int re
                                      int in, int out, int num_labels, const float* weight,
                                      float* h) {
   kernels::launch_label_swap_forward(z_ref, xn, ref_rows, groups, in, out, num_labels, weight, h,
-                                     stream_.get());
+                                     current());
 }
 
 void CudaBackend::label_swap_weight_correction(const float* xn, const float* dz_neg, int batch,
                                                int in, int out, int num_labels,
                                                float* weight_grad) {
   kernels::launch_label_swap_weight_correction(xn, dz_neg, batch, in, out, num_labels, weight_grad,
-                                               stream_.get());
+                                               current());
 }
 
 void CudaBackend::add(const float* a, const float* b, size_t n, float* out) {
-  kernels::launch_add(a, b, n, out, stream_.get());
+  kernels::launch_add(a, b, n, out, current());
 }
 
 // ---- backprop ----
 void CudaBackend::rms_norm_relu_backward(const float* h, const float* g, int rows, int cols,
                                          float* dz, bool accumulate) {
-  kernels::launch_rms_norm_relu_backward(h, g, rows, cols, dz, accumulate, stream_.get());
+  kernels::launch_rms_norm_relu_backward(h, g, rows, cols, dz, accumulate, current());
 }
 
 // ---- softmax classifier ----
 void CudaBackend::softmax_xent(const float* logits, const int32_t* labels, int rows, int classes,
                                float grad_scale, float* dlogits, float* row_loss) {
   kernels::launch_softmax_xent(logits, labels, rows, classes, grad_scale, dlogits, row_loss,
-                               stream_.get());
+                               current());
 }
 
 // ---- reductions and optimisers ----
 void CudaBackend::sum_into(const float* x, int n, float* acc) {
-  kernels::launch_sum_into(x, n, acc, stream_.get());
+  kernels::launch_sum_into(x, n, acc, current());
 }
 
 void CudaBackend::count_equal(const int32_t* a, const int32_t* b, int n, int64_t* acc) {
-  kernels::launch_count_equal(a, b, n, acc, stream_.get());
+  kernels::launch_count_equal(a, b, n, acc, current());
 }
 
 void CudaBackend::adam(const AdamSpec& spec, float* params, const float* grads, float* m, float* v,
                        size_t n) {
-  kernels::launch_adam(adam_scalars(spec), params, grads, m, v, n, stream_.get());
+  kernels::launch_adam(spec, params, grads, m, v, n, current());
 }
 
 void CudaBackend::sgd_momentum(float lr, float momentum, float* params, const float* grads,
                                float* velocity, size_t n) {
-  kernels::launch_sgd_momentum(lr, momentum, params, grads, velocity, n, stream_.get());
+  kernels::launch_sgd_momentum(lr, momentum, params, grads, velocity, n, current());
 }
 
 }  // namespace ff

@@ -1,10 +1,12 @@
-// The CUDA backend: every op of ff::Backend on one device, one non-blocking stream and one
-// stream-ordered memory pool, with cuBLASLt for the GEMMs and kernels/ for everything else.
+// The CUDA backend: every op of ff::Backend on one device, one non-blocking stream per lane (lane 0
+// is the main one; lanes are joined by events) and one stream-ordered memory pool, with cuBLASLt
+// for the GEMMs and kernels/ for everything else. capture() records lane work into a CUDA graph.
 // Semantics are exactly those of the CPU reference (src/cpu), which tests/test_parity_*.cpp check
 // op by op. Ops are asynchronous; copy_to_host and synchronize() wait. One backend per device and
 // thread: the constructor binds the calling thread to `device`.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 
@@ -36,6 +38,10 @@ class CudaBackend final : public Backend {
   void set_gemm_precision(GemmPrecision precision) override { gemm_.set_precision(precision); }
   void profiler_start() override;
   void profiler_stop() override;
+
+  void set_lane(int lane) override;
+  void lane_wait(int waiter, int signaller) override;
+  std::unique_ptr<CapturedWork> capture(const std::function<void()>& enqueue) override;
 
   void prepare_batch(const BatchSpec& spec, float* out, int32_t* task_labels) override;
 
@@ -71,16 +77,22 @@ class CudaBackend final : public Backend {
             size_t n) override;
   void sgd_momentum(float lr, float momentum, float* params, const float* grads, float* velocity,
                     size_t n) override;
+  void advance_cursor(StepCursor* cursor) override;
 
-  // For benchmarks and tools (events, graphs) that enqueue on the backend's stream.
-  cudaStream_t stream() const { return stream_.get(); }
+  // For benchmarks and tools (events) that enqueue on the backend's main stream (lane 0).
+  cudaStream_t stream() const { return lanes_[0].get(); }
   int device() const { return device_; }
   const cuda::GemmEngine& gemm_engine() const { return gemm_; }
 
  private:
+  cudaStream_t current() const { return lanes_[static_cast<size_t>(lane_)].get(); }
+
   int device_;  // first member: the constructor binds the thread to it before anything is created
   std::string name_;
-  cuda::Stream stream_;
+  std::array<cuda::Stream, kLanes> lanes_;
+  std::array<cuda::Event, kLanes> lane_events_{cuda::Event(false), cuda::Event(false),
+                                               cuda::Event(false)};
+  int lane_ = 0;
   cuda::MemPool pool_;
   cuda::GemmEngine gemm_;
 };

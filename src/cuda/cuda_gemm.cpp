@@ -13,9 +13,9 @@ namespace {
 
 // 32 MiB: what NVIDIA recommends for cuBLASLt on Hopper (less suffices on Ampere). Allocated once.
 constexpr size_t kWorkspaceBytes = size_t{32} << 20;
-// The bias pointer cuBLASLt sees is always 16-byte aligned (a misaligned one is copied first):
-// Lt has no alignment preference for the bias, its heuristic infers the alignment from the
-// pointer's value, and other projects saw the fused epilogue fail on misaligned biases (A100).
+// Lt is only given 16-byte-aligned biases (others take the unfused route, see cuda_gemm.hpp): Lt
+// has no alignment preference for the bias, its heuristic infers the alignment from the pointer's
+// value, and other projects saw the fused epilogue fail on misaligned biases (A100).
 constexpr int kBiasAlignment = 16;
 // What the heuristic is shown as the bias pointer: an address aligned to exactly 16 bytes, so the
 // chosen algorithm works for every bias the plan will be given. cublasLtMatmulAlgoGetHeuristic
@@ -47,9 +47,9 @@ int alignment_of(const void* ptr) {
 
 cublasOperation_t to_op(int trans) { return trans ? CUBLAS_OP_T : CUBLAS_OP_N; }
 
-LayoutPtr make_layout(int rows, int cols, int ld) {
+LayoutPtr make_layout(cudaDataType_t type, int rows, int cols, int ld) {
   cublasLtMatrixLayout_t layout = nullptr;
-  FF_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&layout, CUDA_R_32F, static_cast<uint64_t>(rows),
+  FF_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&layout, type, static_cast<uint64_t>(rows),
                                              static_cast<uint64_t>(cols), ld));
   return LayoutPtr(layout);
 }
@@ -64,6 +64,17 @@ void set_preference(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAtt
   FF_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attribute, &value, sizeof value));
 }
 
+// Elements a column-major operand of `rows` x `cols` with leading dimension ld spans.
+size_t operand_span(int rows, int cols, int ld) {
+  return rows <= 0 || cols <= 0 ? 0 : static_cast<size_t>(ld) * (cols - 1) + rows;
+}
+
+bool is_capturing(cudaStream_t stream) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  FF_CUDA_CHECK(cudaStreamIsCapturing(stream, &status));
+  return status != cudaStreamCaptureStatusNone;
+}
+
 }  // namespace
 
 struct GemmEngine::Plan {
@@ -73,19 +84,39 @@ struct GemmEngine::Plan {
   cublasLtMatmulAlgo_t algo{};
 };
 
-GemmEngine::GemmEngine(MemPool& pool, cudaStream_t stream)
-    : pool_(pool), stream_(stream), blas_(stream), workspace_(pool, kWorkspaceBytes, stream) {
-  // Lt initialises what it uses; zeroing once keeps compute-sanitizer's initcheck quiet about
-  // library kernels that read workspace words they do not depend on.
-  FF_CUDA_CHECK(cudaMemsetAsync(workspace_.data(), 0, workspace_.bytes(), stream));
+GemmEngine::GemmEngine(MemPool& pool, const std::vector<cudaStream_t>& lane_streams)
+    : pool_(pool), blas_(lane_streams.at(0)) {
+  for (cudaStream_t stream : lane_streams) {
+    Lane lane;
+    lane.stream = stream;
+    lane.workspace = DeviceBuffer<unsigned char>(pool, kWorkspaceBytes, stream);
+    // Lt initialises what it uses; zeroing once keeps compute-sanitizer's initcheck quiet about
+    // library kernels that read workspace words they do not depend on.
+    FF_CUDA_CHECK(cudaMemsetAsync(lane.workspace.data(), 0, lane.workspace.bytes(), stream));
+    lanes_.push_back(std::move(lane));
+  }
 }
 
 GemmEngine::~GemmEngine() = default;
 
 void GemmEngine::set_precision(GemmPrecision precision) {
-  tf32_ = precision == GemmPrecision::kTf32;
-  FF_CUBLAS_CHECK(cublasSetMathMode(blas_.get(),
-                                    tf32_ ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  precision_ = precision;
+  FF_CUBLAS_CHECK(cublasSetMathMode(blas_.get(), precision == GemmPrecision::kTf32
+                                                     ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                     : CUBLAS_DEFAULT_MATH));
+}
+
+const uint16_t* GemmEngine::to_bf16(const float* x, size_t span, DeviceBuffer<uint16_t>& scratch,
+                                    const Lane& lane) {
+  if (scratch.size() < span) {
+    if (is_capturing(lane.stream)) {
+      throw Error("internal error: the bf16 GEMM scratch would grow while a CUDA graph is being "
+                  "captured; run the work once uncaptured first, or use --graphs off");
+    }
+    scratch = DeviceBuffer<uint16_t>(pool_, span, lane.stream);
+  }
+  kernels::launch_convert_to_bf16(x, span, scratch.data(), lane.stream);
+  return scratch.data();
 }
 
 size_t GemmEngine::fallback_plan_count() const {
@@ -99,9 +130,16 @@ GemmEngine::Plan& GemmEngine::plan_for(const Key& key) {
   if (found != plans_.end()) return *found->second;
   auto plan = std::make_unique<Plan>();
   if (key.k > 0) {
+    const auto precision = static_cast<GemmPrecision>(key.precision);
+    // bf16 operands, fp32 accumulation (CUBLAS_COMPUTE_32F), fp32 C/D and bias.
+    const cudaDataType_t operand_type =
+        precision == GemmPrecision::kBf16 ? CUDA_R_16BF : CUDA_R_32F;
     cublasLtMatmulDesc_t desc = nullptr;
-    FF_CUBLAS_CHECK(cublasLtMatmulDescCreate(
-        &desc, key.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    FF_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc,
+                                             precision == GemmPrecision::kTf32
+                                                 ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                 : CUBLAS_COMPUTE_32F,
+                                             CUDA_R_32F));
     plan->desc = DescPtr(desc);
     set_desc(desc, CUBLASLT_MATMUL_DESC_TRANSA, to_op(key.trans_a));
     set_desc(desc, CUBLASLT_MATMUL_DESC_TRANSB, to_op(key.trans_b));
@@ -115,9 +153,11 @@ GemmEngine::Plan& GemmEngine::plan_for(const Key& key) {
       set_desc(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, kBiasAlignmentProbe);
     }
     // op(A) is m x k, op(B) is k x n: the stored matrices are their transposes when trans is set.
-    plan->a = key.trans_a ? make_layout(key.k, key.m, key.lda) : make_layout(key.m, key.k, key.lda);
-    plan->b = key.trans_b ? make_layout(key.n, key.k, key.ldb) : make_layout(key.k, key.n, key.ldb);
-    plan->c = make_layout(key.m, key.n, key.ldc);
+    plan->a = key.trans_a ? make_layout(operand_type, key.k, key.m, key.lda)
+                          : make_layout(operand_type, key.m, key.k, key.lda);
+    plan->b = key.trans_b ? make_layout(operand_type, key.n, key.k, key.ldb)
+                          : make_layout(operand_type, key.k, key.n, key.ldb);
+    plan->c = make_layout(CUDA_R_32F, key.m, key.n, key.ldc);
 
     cublasLtMatmulPreference_t raw_pref = nullptr;
     FF_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&raw_pref));
@@ -149,11 +189,32 @@ GemmEngine::Plan& GemmEngine::plan_for(const Key& key) {
 }
 
 void GemmEngine::run(const GemmDesc& d, const float* a, const float* b, float* c, Epilogue epilogue,
-                     const float* bias) {
+                     const float* bias, int lane_index) {
   if (d.m <= 0 || d.n <= 0) return;
   const bool has_bias = epilogue != Epilogue::kNone;
   if (has_bias && bias == nullptr) {
     throw Error("internal error: gemm with a bias epilogue and no bias");
+  }
+  Lane& lane = lanes_.at(static_cast<size_t>(lane_index));
+  if (has_bias && alignment_of(bias) < kBiasAlignment) {
+    // The unfused route (see cuda_gemm.hpp): the product, then bias (+ReLU) in one pass over C.
+    run(d, a, b, c, Epilogue::kNone, nullptr, lane_index);
+    kernels::launch_bias_act(c, d.m, d.n, d.ldc, bias, epilogue == Epilogue::kBiasRelu,
+                             lane.stream);
+    return;
+  }
+  // bf16 needs operands to convert; k == 0 reads none, so it stays an fp32 (beta * C) call.
+  const bool bf16 = precision_ == GemmPrecision::kBf16 && d.k > 0;
+  const void* a_operand = a;
+  const void* b_operand = b;
+  if (bf16) {
+    // op(A) is m x k, op(B) is k x n: the stored matrices are their transposes when trans is set.
+    a_operand = to_bf16(a, d.trans_a == Trans::kT ? operand_span(d.k, d.m, d.lda)
+                                                  : operand_span(d.m, d.k, d.lda),
+                        lane.bf16_a, lane);
+    b_operand = to_bf16(b, d.trans_b == Trans::kT ? operand_span(d.n, d.k, d.ldb)
+                                                  : operand_span(d.k, d.n, d.ldb),
+                        lane.bf16_b, lane);
   }
   Key key{};
   key.trans_a = d.trans_a == Trans::kT;
@@ -161,35 +222,39 @@ void GemmEngine::run(const GemmDesc& d, const float* a, const float* b, float* c
   key.m = d.m, key.n = d.n, key.k = d.k;
   key.lda = d.lda, key.ldb = d.ldb, key.ldc = d.ldc;
   key.epilogue = static_cast<int>(epilogue);
-  key.align_a = alignment_of(a), key.align_b = alignment_of(b), key.align_c = alignment_of(c);
-  key.tf32 = tf32_ ? 1 : 0;
+  key.align_a = alignment_of(a_operand), key.align_b = alignment_of(b_operand);
+  key.align_c = alignment_of(c);
+  key.precision = static_cast<int>(bf16 ? GemmPrecision::kBf16
+                                        : precision_ == GemmPrecision::kTf32 ? GemmPrecision::kTf32
+                                                                            : GemmPrecision::kFp32);
   Plan& plan = plan_for(key);
 
   if (!plan.use_lt) {
-    FF_CUBLAS_CHECK(cublasSgemm(blas_.get(), to_op(key.trans_a), to_op(key.trans_b), d.m, d.n, d.k,
-                                &d.alpha, a, d.lda, b, d.ldb, &d.beta, c, d.ldc));
+    // One handle serves every lane: point it at this lane's stream and workspace per call
+    // (cublasSetStream resets the workspace, so the workspace is set after it).
+    FF_CUBLAS_CHECK(cublasSetStream(blas_.get(), lane.stream));
+    FF_CUBLAS_CHECK(cublasSetWorkspace(blas_.get(), lane.workspace.data(), lane.workspace.bytes()));
+    if (bf16) {
+      FF_CUBLAS_CHECK(cublasGemmEx(blas_.get(), to_op(key.trans_a), to_op(key.trans_b), d.m, d.n,
+                                   d.k, &d.alpha, a_operand, CUDA_R_16BF, d.lda, b_operand,
+                                   CUDA_R_16BF, d.ldb, &d.beta, c, CUDA_R_32F, d.ldc,
+                                   CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    } else {
+      FF_CUBLAS_CHECK(cublasSgemm(blas_.get(), to_op(key.trans_a), to_op(key.trans_b), d.m, d.n,
+                                  d.k, &d.alpha, a, d.lda, b, d.ldb, &d.beta, c, d.ldc));
+    }
     if (has_bias) {
-      kernels::launch_bias_act(c, d.m, d.n, d.ldc, bias, epilogue == Epilogue::kBiasRelu, stream_);
+      kernels::launch_bias_act(c, d.m, d.n, d.ldc, bias, epilogue == Epilogue::kBiasRelu,
+                               lane.stream);
     }
     return;
   }
-
-  const float* lt_bias = bias;
-  if (has_bias && alignment_of(bias) < kBiasAlignment) {
-    // Biases sit right after their weight matrix in the parameter buffer, so they are often only
-    // 4-byte aligned; a copy of m floats is far cheaper than giving up the fused epilogue.
-    if (aligned_bias_.size() < static_cast<size_t>(d.m)) {
-      aligned_bias_ = DeviceBuffer<float>(pool_, static_cast<size_t>(d.m), stream_);
-    }
-    FF_CUDA_CHECK(cudaMemcpyAsync(aligned_bias_.data(), bias, sizeof(float) * d.m,
-                                  cudaMemcpyDeviceToDevice, stream_));
-    lt_bias = aligned_bias_.data();
-  }
   // The descriptor is read when the call is enqueued, so updating the pointer per call is safe.
-  if (has_bias) set_desc(plan.desc.get(), CUBLASLT_MATMUL_DESC_BIAS_POINTER, lt_bias);
-  FF_CUBLAS_CHECK(cublasLtMatmul(lt_.get(), plan.desc.get(), &d.alpha, a, plan.a.get(), b,
-                                 plan.b.get(), &d.beta, c, plan.c.get(), c, plan.c.get(),
-                                 &plan.algo, workspace_.data(), workspace_.bytes(), stream_));
+  if (has_bias) set_desc(plan.desc.get(), CUBLASLT_MATMUL_DESC_BIAS_POINTER, bias);
+  FF_CUBLAS_CHECK(cublasLtMatmul(lt_.get(), plan.desc.get(), &d.alpha, a_operand, plan.a.get(),
+                                 b_operand, plan.b.get(), &d.beta, c, plan.c.get(), c, plan.c.get(),
+                                 &plan.algo, lane.workspace.data(), lane.workspace.bytes(),
+                                 lane.stream));
 }
 
 }  // namespace ff::cuda

@@ -9,14 +9,25 @@
 // returns algorithms that can read it.
 //
 // Fallback: where cuBLASLt returns no algorithm (an exotic shape/alignment, or k == 0 which Lt
-// does not accept) the plan uses cublasSgemm (same default math: no TF32) followed by the bias_act
-// kernel. Lt stays the main path because the fused epilogue saves a full read+write of C.
+// does not accept) the plan uses cublasSgemm / cublasGemmEx (same arithmetic) followed by the
+// bias_act kernel. Lt stays the main path because the fused epilogue saves a full read+write of C.
+// A bias that is not 16-byte aligned (odd layer widths put biases at any float boundary of the
+// parameter buffer) also takes the unfused route, Lt GEMM then bias_act: no shared scratch copy,
+// so concurrent lanes and captured graphs stay race-free.
+//
+// Lanes (ff::Backend, "concurrency"): every lane has its own stream, workspace and bf16 scratch,
+// so GEMMs on different lanes may run concurrently. bf16 (GemmPrecision::kBf16): the fp32 operands
+// are converted into the lane's scratch by the convert_to_bf16 kernel (the CPU's rounding), then Lt
+// multiplies bf16 x bf16 with fp32 accumulation into fp32 C. The scratch grows on first use; it
+// must not need to grow while a graph is being captured (run one step uncaptured first: the
+// trainer does), which is checked.
 #pragma once
 
 #include <compare>
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "cuda/cuda_raii.hpp"
 #include "ff/gemm.hpp"
@@ -25,37 +36,43 @@ namespace ff::cuda {
 
 class GemmEngine {
  public:
-  // `pool` and `stream` must outlive the engine; all work goes to `stream`.
-  GemmEngine(MemPool& pool, cudaStream_t stream);
+  // `pool` and the streams must outlive the engine; lane i's GEMMs go to lane_streams[i].
+  GemmEngine(MemPool& pool, const std::vector<cudaStream_t>& lane_streams);
   ~GemmEngine();
   GemmEngine(const GemmEngine&) = delete;
   GemmEngine& operator=(const GemmEngine&) = delete;
 
   void run(const GemmDesc& desc, const float* a, const float* b, float* c, Epilogue epilogue,
-           const float* bias);
+           const float* bias, int lane);
 
   // tf32: tensor-core GEMMs (CUBLAS_COMPUTE_32F_FAST_TF32; the fallback's handle in
-  // CUBLAS_TF32_TENSOR_OP_MATH). Part of every plan's key, so plans of both kinds coexist.
+  // CUBLAS_TF32_TENSOR_OP_MATH). bf16: see above. Part of every plan's key, so plans coexist.
   void set_precision(GemmPrecision precision);
   size_t plan_count() const { return plans_.size(); }
   size_t fallback_plan_count() const;  // plans that run cublasSgemm + bias_act
 
  private:
   struct Key {
-    int trans_a, trans_b, m, n, k, lda, ldb, ldc, epilogue, align_a, align_b, align_c, tf32;
+    int trans_a, trans_b, m, n, k, lda, ldb, ldc, epilogue, align_a, align_b, align_c, precision;
     auto operator<=>(const Key&) const = default;
   };
   struct Plan;
+  struct Lane {
+    cudaStream_t stream = nullptr;
+    DeviceBuffer<unsigned char> workspace;
+    DeviceBuffer<uint16_t> bf16_a, bf16_b;  // bf16 copies of the operands (grow-only)
+  };
   Plan& plan_for(const Key& key);
+  // The span of `x` as bf16 in `scratch` (grown on `lane`'s stream if needed).
+  const uint16_t* to_bf16(const float* x, size_t span, DeviceBuffer<uint16_t>& scratch,
+                          const Lane& lane);
 
   MemPool& pool_;
-  cudaStream_t stream_;
   CublasHandle blas_;
   CublasLtHandle lt_;
-  DeviceBuffer<unsigned char> workspace_;
-  DeviceBuffer<float> aligned_bias_;  // a 16-byte-aligned copy of a misaligned bias vector
+  std::vector<Lane> lanes_;
   std::map<Key, std::unique_ptr<Plan>> plans_;
-  bool tf32_ = false;
+  GemmPrecision precision_ = GemmPrecision::kFp32;
 };
 
 }  // namespace ff::cuda

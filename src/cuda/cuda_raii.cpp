@@ -119,4 +119,23 @@ CublasLtHandle& CublasLtHandle::operator=(CublasLtHandle&& other) noexcept {
   return *this;
 }
 
+Graph::Graph(cudaGraph_t graph) : graph_(graph) {
+  const cudaError_t status = cudaGraphInstantiate(&exec_, graph_, 0);
+  if (status != cudaSuccess) {
+    cudaGraphDestroy(graph_);
+    graph_ = nullptr;
+    throw_cuda_error(status, "cudaGraphInstantiate", __FILE__, __LINE__);
+  }
+}
+Graph::~Graph() {
+  if (exec_) FF_CUDA_REPORT(cudaGraphExecDestroy(exec_));
+  if (graph_) FF_CUDA_REPORT(cudaGraphDestroy(graph_));
+}
+void Graph::launch(cudaStream_t stream) const { FF_CUDA_CHECK(cudaGraphLaunch(exec_, stream)); }
+size_t Graph::node_count() const {
+  size_t count = 0;
+  FF_CUDA_CHECK(cudaGraphGetNodes(graph_, nullptr, &count));
+  return count;
+}
+
 }  // namespace ff::cuda

@@ -147,4 +147,24 @@ class CublasLtHandle {
   cublasLtHandle_t handle_ = nullptr;
 };
 
+// A captured CUDA graph and its executable instance (instantiated once, launched many times).
+class Graph {
+ public:
+  // Takes ownership of `graph` (from cudaStreamEndCapture) and instantiates it.
+  explicit Graph(cudaGraph_t graph);
+  ~Graph();
+  Graph(Graph&& other) noexcept
+      : graph_(std::exchange(other.graph_, nullptr)), exec_(std::exchange(other.exec_, nullptr)) {}
+  Graph& operator=(Graph&&) = delete;
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  void launch(cudaStream_t stream) const;
+  size_t node_count() const;
+
+ private:
+  cudaGraph_t graph_ = nullptr;
+  cudaGraphExec_t exec_ = nullptr;
+};
+
 }  // namespace ff::cuda

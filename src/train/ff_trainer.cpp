@@ -15,6 +15,7 @@ ResidentSplit::ResidentSplit(Backend& backend, const ImageSet& set)
   labels_i32 = Array<int32_t>(backend, std::vector<int32_t>(set.labels.begin(), set.labels.end()));
 }
 
+
 std::vector<int32_t> shuffled_order(size_t count, uint64_t seed, uint64_t epoch) {
   std::vector<int32_t> order(count);
   for (size_t i = 0; i < count; ++i) order[i] = static_cast<int32_t>(i);
@@ -89,6 +90,13 @@ FfTrainer::FfTrainer(Backend& backend, const TrainConfig& config, const Dataset&
   if (reuse_layer1_) {
     layer1_scratch_ = Array<float>(backend, static_cast<size_t>(config.batch) * network_.out_width(0));
   }
+  streams_ = parse_pass_mode_streams(config.pass_mode) && algo_ == Algo::kFf;
+  overlap_ = config.overlap && algo_ == Algo::kFf;
+  graphs_ = parse_graphs(config.graphs, backend.kind() == DeviceKind::kCuda);
+  cursor_ = Array<StepCursor>(backend, 1);
+  if (optimizer_.is_adam()) {
+    adam_schedule_ = Array<AdamScalars>(backend, static_cast<size_t>(steps_per_epoch()));
+  }
   pair_loss_ = Array<float>(backend, config.batch);
   loss_sums_ = Array<float>(backend, layers + 1);
   task_labels_ = Array<int32_t>(backend, config.batch);
@@ -147,61 +155,25 @@ BatchSpec FfTrainer::base_spec(const ResidentSplit& split) const {
 
 int FfTrainer::steps_per_epoch() const { return static_cast<int>(train_.count / config_.batch); }
 
-BatchSpec FfTrainer::train_spec(int epoch, int step) const {
+BatchSpec FfTrainer::train_spec() const {
   BatchSpec spec = base_spec(train_);
   spec.batch = config_.batch;
   spec.mode = LabelMode::kPositiveNegative;
   spec.seed = config_.seed;
-  spec.epoch = static_cast<uint64_t>(epoch);
-  spec.indices = epoch_order_.data() + static_cast<size_t>(step) * config_.batch;
+  // The epoch and the rows come from the device cursor, so a captured step replays unchanged.
+  spec.indices = epoch_order_.data();
+  spec.cursor = cursor_.data();
   return spec;
 }
 
-void FfTrainer::ff_step(const BatchSpec& spec) {
-  const int batch = spec.batch, rows = 2 * batch, layers = network_.num_layers();
-  {
-    Phase phase("prep", backend_, phase_times_);
-    backend_.prepare_batch(spec, input_.data(), nullptr);
-    backend_.rms_norm(input_.data(), rows, network_.in_width(0), xn_[0].data(), network_.in_width(0));
-  }
-  for (int l = 0; l < layers; ++l) {
-    const int in = network_.in_width(l), out = network_.out_width(l);
-    const bool reuse = l == 0 && reuse_layer1_;
-    {
-      Phase phase("forward", backend_, phase_times_);
-      if (reuse) {
-        // One GEMM for the positives; the negatives differ only in their label columns.
-        backend_.gemm(linear_forward_desc(batch, in, out), network_.weight(0), xn_[0].data(),
-                      layer1_scratch_.data(), Epilogue::kBias, network_.bias(0));
-        backend_.label_swap_forward(layer1_scratch_.data(), xn_[0].data(), batch, 2, in, out,
-                                    num_labels_, network_.weight(0), h_[0].data());
-      } else {
-        backend_.gemm(linear_forward_desc(rows, in, out), network_.weight(l), xn_[l].data(),
-                      h_[l].data(), Epilogue::kBiasRelu, network_.bias(l));
-      }
-    }
-    {
-      Phase phase("goodness", backend_, phase_times_);
-      const bool has_next = l + 1 < layers;
-      backend_.ff_loss_grad(layer_loss_spec(batch, out), h_[l].data(), dz_[l].data(),
-                            has_next ? xn_[l + 1].data() : nullptr, out, pair_loss_.data());
-      backend_.sum_into(pair_loss_.data(), batch, loss_sums_.data() + l);
-    }
-    Phase phase("weight-grad", backend_, phase_times_);
-    if (reuse) {
-      // dW = dz_pos^T xn_pos + dz_neg^T xn_neg = (dz_pos + dz_neg)^T xn_pos + label terms.
-      const size_t half = static_cast<size_t>(batch) * out;
-      backend_.add(dz_[0].data(), dz_[0].data() + half, half, layer1_scratch_.data());
-      backend_.gemm(weight_grad_desc(batch, in, out), xn_[0].data(), layer1_scratch_.data(),
-                    network_.weight_grad(0));
-      backend_.label_swap_weight_correction(xn_[0].data(), dz_[0].data() + half, batch, in, out,
-                                            num_labels_, network_.weight_grad(0));
-    } else {
-      backend_.gemm(weight_grad_desc(rows, in, out), xn_[l].data(), dz_[l].data(),
-                    network_.weight_grad(l));
-    }
-    backend_.column_sum(dz_[l].data(), rows, out, network_.bias_grad(l), 0.0f);
-  }
+void FfTrainer::seek(int epoch, int step) {
+  if (epoch == cursor_epoch_ && step == cursor_step_) return;
+  StepCursor cursor;
+  cursor.epoch = static_cast<uint64_t>(epoch);
+  cursor.step = step;
+  cursor_.upload({cursor});
+  cursor_epoch_ = epoch;
+  cursor_step_ = step;
 }
 
 std::vector<FfTrainer::StepGemm> FfTrainer::step_gemms() {
@@ -209,9 +181,20 @@ std::vector<FfTrainer::StepGemm> FfTrainer::step_gemms() {
   std::vector<StepGemm> gemms;
   for (int l = 0; l < network_.num_layers(); ++l) {
     const int in = network_.in_width(l), out = network_.out_width(l);
-    const int gemm_rows = l == 0 && reuse_layer1_ ? config_.batch : rows;
-    gemms.push_back({linear_forward_desc(gemm_rows, in, out), network_.weight(l), xn_[l].data(),
-                     h_[l].data(), Epilogue::kBiasRelu, network_.bias(l)});
+    const bool reuse = l == 0 && reuse_layer1_;
+    const int gemm_rows = reuse ? config_.batch : rows;
+    if (streams_ && !reuse) {  // two GEMMs of B rows: positives, negatives
+      const int batch = config_.batch;
+      for (int half = 0; half < 2; ++half) {
+        gemms.push_back({linear_forward_desc(batch, in, out), network_.weight(l),
+                         xn_[l].data() + static_cast<size_t>(half) * batch * in,
+                         h_[l].data() + static_cast<size_t>(half) * batch * out,
+                         Epilogue::kBiasRelu, network_.bias(l)});
+      }
+    } else {
+      gemms.push_back({linear_forward_desc(gemm_rows, in, out), network_.weight(l),
+                       xn_[l].data(), h_[l].data(), Epilogue::kBiasRelu, network_.bias(l)});
+    }
     gemms.push_back({weight_grad_desc(gemm_rows, in, out), xn_[l].data(), dz_[l].data(),
                      network_.weight_grad(l), Epilogue::kNone, nullptr});
     if (algo_ != Algo::kFf && l > 0) {
@@ -224,24 +207,61 @@ std::vector<FfTrainer::StepGemm> FfTrainer::step_gemms() {
 
 void FfTrainer::optimizer_step() {
   Phase phase("optimizer", backend_, phase_times_);
-  optimizer_.step(network_.params(), network_.grads());
-  if (head_) head_optimizer_->step(head_->params(), head_->grads());
+  // Adam's constants from the epoch's schedule at the device cursor (null for SGD, which has none).
+  const AdamScalars* schedule = adam_schedule_.size() ? adam_schedule_.data() : nullptr;
+  optimizer_.enqueue_scheduled_step(network_.params(), network_.grads(), schedule, cursor_.data());
+  if (head_) {
+    head_optimizer_->enqueue_scheduled_step(head_->params(), head_->grads(), schedule,
+                                            cursor_.data());
+  }
 }
 
 void FfTrainer::begin_epoch(int epoch) {
   epoch_order_.upload(shuffled_order(train_.count, config_.seed, static_cast<uint64_t>(epoch)));
+  if (optimizer_.is_adam()) {
+    // One schedule serves the head too: same settings, and both count every step.
+    require(!head_ || head_optimizer_->steps_taken() == optimizer_.steps_taken(),
+            "internal error: the head's optimiser is not at the network's step");
+    adam_schedule_.upload(optimizer_.schedule(steps_per_epoch()));
+  }
   backend_.fill(loss_sums_.data(), loss_sums_.size(), 0.0f);
+  cursor_epoch_ = -1;  // a new epoch: always set the cursor
+  seek(epoch, 0);
+}
+
+void FfTrainer::enqueue_step() {
+  const BatchSpec spec = train_spec();
+  if (algo_ == Algo::kFf) {
+    ff_step(spec);
+  } else {
+    bp_step(spec);
+  }
+  optimizer_step();
+  backend_.advance_cursor(cursor_.data());
 }
 
 void FfTrainer::train_step(int epoch, int step) {
+  seek(epoch, step);
   if (global_step_ == profile_steps_.first) backend_.profiler_start();
-  NvtxRange range("step");
-  if (algo_ == Algo::kFf) {
-    ff_step(train_spec(epoch, step));
-  } else {
-    bp_step(train_spec(epoch, step));
+  {
+    NvtxRange range("step");
+    // The first step runs as issued (GEMM plans, scratch buffers: nothing may be created inside a
+    // capture), and so does every step whose phases are timed (they synchronise).
+    if (!graphs_ || phase_times_ != nullptr || uncaptured_steps_ == 0) {
+      enqueue_step();
+      ++uncaptured_steps_;
+    } else {
+      if (!step_graph_) {
+        step_graph_ = backend_.capture([this] { enqueue_step(); });
+        require(step_graph_ != nullptr, "internal error: --graphs on with a backend that cannot "
+                                        "capture (" + backend_.name() + ")");
+      }
+      step_graph_->replay();
+    }
   }
-  optimizer_step();
+  optimizer_.count_step();
+  if (head_) head_optimizer_->count_step();
+  ++cursor_step_;
   if (++global_step_ == profile_steps_.second) backend_.profiler_stop();
 }
 
@@ -266,10 +286,12 @@ std::vector<double> FfTrainer::train_epoch(int epoch) {
 
 std::vector<float> FfTrainer::compute_step_gradients(int epoch, int step) {
   epoch_order_.upload(shuffled_order(train_.count, config_.seed, static_cast<uint64_t>(epoch)));
+  cursor_epoch_ = -1;
+  seek(epoch, step);
   if (algo_ == Algo::kFf) {
-    ff_step(train_spec(epoch, step));
+    ff_step(train_spec());
   } else {
-    bp_step(train_spec(epoch, step));
+    bp_step(train_spec());
   }
   const int rows = algo_ == Algo::kBpCe ? config_.batch : 2 * config_.batch;
   std::vector<float> input = input_.download();

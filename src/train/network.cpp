@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "ff/error.hpp"
+#include "ff/math.hpp"
 #include "ff/philox.hpp"
 
 namespace ff {
@@ -67,6 +68,29 @@ void Optimizer::step(Array<float>& params, const Array<float>& grads) {
   } else {
     backend_->sgd_momentum(lr_, momentum_, params.data(), grads.data(), m_.data(), params.size());
   }
+}
+
+void Optimizer::enqueue_scheduled_step(Array<float>& params, const Array<float>& grads,
+                                       const AdamScalars* schedule, const StepCursor* cursor) {
+  if (kind_ == "adam") {
+    AdamSpec spec;
+    spec.schedule = schedule;
+    spec.cursor = cursor;
+    backend_->adam(spec, params.data(), grads.data(), m_.data(), v_.data(), params.size());
+  } else {
+    backend_->sgd_momentum(lr_, momentum_, params.data(), grads.data(), m_.data(), params.size());
+  }
+}
+
+std::vector<AdamScalars> Optimizer::schedule(int count) const {
+  std::vector<AdamScalars> table;
+  AdamSpec spec;
+  spec.lr = lr_;
+  for (int i = 1; i <= count; ++i) {
+    spec.step = step_ + i;
+    table.push_back(adam_scalars(spec));  // exactly what step() would compute for that step
+  }
+  return table;
 }
 
 }  // namespace ff

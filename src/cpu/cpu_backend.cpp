@@ -16,7 +16,10 @@
 namespace ff {
 
 std::string CpuBackend::name() const {
-  return "cpu (OpenBLAS, " + std::to_string(omp_get_max_threads()) + " threads)";
+  // The kernel set OpenBLAS chose (or was told by OPENBLAS_CORETYPE) decides GEMM speed, so a
+  // result or benchmark names it: "cpu (OpenBLAS Haswell, 2 threads)".
+  return "cpu (OpenBLAS " + std::string(openblas_get_corename()) + ", " +
+         std::to_string(omp_get_max_threads()) + " threads)";
 }
 
 void* CpuBackend::allocate(size_t bytes) {

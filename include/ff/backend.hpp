@@ -19,6 +19,13 @@ namespace ff {
 
 enum class DeviceKind : uint8_t { kCpu, kCuda };
 
+// A point in a backend's stream of work (Backend::mark_time): a CUDA event on lane 0, or the host
+// clock on the CPU (whose ops are done when they return).
+class TimeMark {
+ public:
+  virtual ~TimeMark() = default;
+};
+
 // Work recorded once by Backend::capture and replayed as a whole (a CUDA Graph).
 class CapturedWork {
  public:
@@ -56,6 +63,10 @@ class Backend {
   // `nsys profile --capture-range=cudaProfilerApi` captures just those steps); no-op on the CPU.
   virtual void profiler_start() {}
   virtual void profiler_stop() {}
+  // Device-side timing (benchmarks): a mark after all work issued so far on lane 0 (so after any
+  // lane joined into it), and the seconds between two marks, waiting for the later one.
+  virtual std::unique_ptr<TimeMark> mark_time() = 0;
+  virtual double seconds_between(const TimeMark& start, const TimeMark& end) = 0;
 
   // ---- concurrency: lanes and captured work ----
   // A lane is an in-order queue of ops (a CUDA stream); ops go to the current lane (0 unless set).

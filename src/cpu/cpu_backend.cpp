@@ -4,6 +4,7 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -33,6 +34,20 @@ void* CpuBackend::allocate(size_t bytes) {
 }
 
 void CpuBackend::deallocate(void* ptr) noexcept { std::free(ptr); }
+
+namespace {
+struct HostTimeMark final : TimeMark {
+  std::chrono::steady_clock::time_point at = std::chrono::steady_clock::now();
+};
+}  // namespace
+
+std::unique_ptr<TimeMark> CpuBackend::mark_time() { return std::make_unique<HostTimeMark>(); }
+
+double CpuBackend::seconds_between(const TimeMark& start, const TimeMark& end) {
+  return std::chrono::duration<double>(dynamic_cast<const HostTimeMark&>(end).at -
+                                       dynamic_cast<const HostTimeMark&>(start).at)
+      .count();
+}
 
 void CpuBackend::copy_to_device(void* dst, const void* host_src, size_t bytes) {
   std::memcpy(dst, host_src, bytes);

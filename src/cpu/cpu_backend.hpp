@@ -22,6 +22,8 @@ class CpuBackend final : public Backend {
   void fill(float* x, size_t n, float value) override;
   void synchronize() override {}
   void set_gemm_precision(GemmPrecision precision) override;
+  std::unique_ptr<TimeMark> mark_time() override;
+  double seconds_between(const TimeMark& start, const TimeMark& end) override;
 
   void prepare_batch(const BatchSpec& spec, float* out, int32_t* task_labels) override;
 

@@ -147,6 +147,24 @@ void CudaBackend::advance_cursor(StepCursor* cursor) {
   kernels::launch_advance_cursor(cursor, current());
 }
 
+namespace {
+struct EventTimeMark final : TimeMark {
+  cuda::Event event{true};  // with timing
+};
+}  // namespace
+
+std::unique_ptr<TimeMark> CudaBackend::mark_time() {
+  auto mark = std::make_unique<EventTimeMark>();
+  mark->event.record(lanes_[0].get());
+  return mark;
+}
+
+double CudaBackend::seconds_between(const TimeMark& start, const TimeMark& end) {
+  const auto& later = dynamic_cast<const EventTimeMark&>(end);
+  later.event.synchronize();
+  return later.event.elapsed_ms_since(dynamic_cast<const EventTimeMark&>(start).event) * 1e-3;
+}
+
 void CudaBackend::profiler_start() {
   synchronize();  // earlier work stays outside the captured range
   FF_CUDA_CHECK(cudaProfilerStart());

@@ -38,6 +38,8 @@ class CudaBackend final : public Backend {
   void set_gemm_precision(GemmPrecision precision) override { gemm_.set_precision(precision); }
   void profiler_start() override;
   void profiler_stop() override;
+  std::unique_ptr<TimeMark> mark_time() override;
+  double seconds_between(const TimeMark& start, const TimeMark& end) override;
 
   void set_lane(int lane) override;
   void lane_wait(int waiter, int signaller) override;

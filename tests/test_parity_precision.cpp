@@ -6,18 +6,10 @@
 
 #include "ff/error.hpp"
 #include "test_parity_util.hpp"
+#include "test_util.hpp"
 
 namespace ff::parity {
 namespace {
-
-double relative_frobenius(const std::vector<float>& got, const std::vector<float>& want) {
-  double diff = 0, norm = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    diff += (static_cast<double>(got[i]) - want[i]) * (static_cast<double>(got[i]) - want[i]);
-    norm += static_cast<double>(want[i]) * want[i];
-  }
-  return std::sqrt(diff / norm);
-}
 
 class ParityPrecision : public ParityFixture {
  protected:
@@ -39,7 +31,7 @@ TEST_F(ParityPrecision, Tf32LinearForwardWithinTf32Rounding) {
   gpu_->gemm(desc, tw.gpu.data(), tx.gpu.data(), y.gpu.data(), Epilogue::kBias, tb.gpu.data());
   const std::vector<float> got = y.gpu.download(), want = y.cpu.download();
   for (float v : got) ASSERT_TRUE(std::isfinite(v)) << "unwritten or non-finite output";
-  const double error = relative_frobenius(got, want);
+  const double error = testing_util::relative_frobenius(got, want);
   EXPECT_LT(error, 2e-3);
   EXPECT_GT(error, 1e-5) << "no tf32 rounding visible: was tf32 engaged?";
 }

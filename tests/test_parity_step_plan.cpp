@@ -17,26 +17,10 @@
 #include "ff/math.hpp"
 #include "ff/trainer.hpp"
 #include "test_parity_util.hpp"
+#include "test_util.hpp"
 
 namespace ff::parity {
 namespace {
-
-Dataset synthetic(uint64_t seed) {
-  Dataset d;
-  d.name = "synthetic";
-  d.channels = 1;
-  d.height = d.width = 12;
-  for (ImageSet* set : {&d.train, &d.test}) {
-    set->count = 64;
-    for (int32_t v : random_ints(set->count * 144, seed, set == &d.train ? 1 : 2, 256)) {
-      set->images.push_back(static_cast<uint8_t>(v));
-    }
-    for (int32_t v : random_ints(set->count, seed, set == &d.train ? 3 : 4, 10)) {
-      set->labels.push_back(static_cast<uint8_t>(v));
-    }
-  }
-  return d;
-}
 
 struct PlanCase {
   std::string algo;
@@ -74,7 +58,7 @@ struct RunResult {
 RunResult train_two_epochs(Backend& backend, TrainConfig config, const std::string& graphs) {
   config.graphs = graphs;
   backend.set_gemm_precision(parse_precision(config.precision));
-  FfTrainer trainer(backend, config, synthetic(8));
+  FfTrainer trainer(backend, config, testing_util::synthetic_images(8, 64));
   RunResult result;
   for (int epoch = 0; epoch < 2; ++epoch) {
     for (double loss : trainer.train_epoch(epoch)) result.losses.push_back(loss);
@@ -138,15 +122,6 @@ INSTANTIATE_TEST_SUITE_P(
 
 // ---- bf16 GEMMs, op level ----
 
-double relative_frobenius(const std::vector<float>& got, const std::vector<float>& want) {
-  double diff = 0, norm = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    diff += (static_cast<double>(got[i]) - want[i]) * (static_cast<double>(got[i]) - want[i]);
-    norm += static_cast<double>(want[i]) * want[i];
-  }
-  return std::sqrt(diff / norm);
-}
-
 struct Bf16Case {
   int rows, in, out;
 };
@@ -188,7 +163,7 @@ TEST_P(ParityBf16Gemm, EveryDescriptorMatchesTheCpuEmulation) {
                bias ? b.gpu.data() : nullptr);
     const std::vector<float> got = out.gpu.download(), want = out.cpu.download();
     for (float v : got) ASSERT_TRUE(std::isfinite(v)) << p.name << ": unwritten or non-finite";
-    EXPECT_LT(relative_frobenius(got, want), 1e-5) << p.name;
+    EXPECT_LT(testing_util::relative_frobenius(got, want), 1e-5) << p.name;
   }
 }
 

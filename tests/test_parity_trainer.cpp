@@ -7,28 +7,12 @@
 #include "ff/train_checkpoint.hpp"
 #include "ff/trainer.hpp"
 #include "test_parity_util.hpp"
+#include "test_util.hpp"
 
 namespace ff::parity {
 namespace {
 
-// 64 random 1x12x12 images, 10 classes: small enough to run in milliseconds, large enough to
-// carry a 10-way label and a jigsaw (even sides).
-Dataset synthetic(uint64_t seed) {
-  Dataset d;
-  d.name = "synthetic";
-  d.channels = 1;
-  d.height = d.width = 12;
-  for (ImageSet* set : {&d.train, &d.test}) {
-    set->count = 64;
-    for (int32_t v : random_ints(set->count * 144, seed, set == &d.train ? 1 : 2, 256)) {
-      set->images.push_back(static_cast<uint8_t>(v));
-    }
-    for (int32_t v : random_ints(set->count, seed, set == &d.train ? 3 : 4, 10)) {
-      set->labels.push_back(static_cast<uint8_t>(v));
-    }
-  }
-  return d;
-}
+Dataset synthetic(uint64_t seed) { return testing_util::synthetic_images(seed, 64); }
 
 struct TrainerCase {
   std::string algo;

@@ -10,27 +10,12 @@
 #include "ff/math.hpp"
 #include "ff/philox.hpp"
 #include "ff/trainer.hpp"
+#include "test_util.hpp"
 
 namespace ff {
 namespace {
 
-// 96 random 1x12x12 images of 10 classes: enough for 16 steps of batch 6 and a 10-way label.
-Dataset synthetic_images() {
-  Dataset d;
-  d.name = "synthetic";
-  d.channels = 1;
-  d.height = d.width = 12;
-  for (ImageSet* set : {&d.train, &d.test}) {
-    set->count = 96;
-    for (size_t i = 0; i < set->count * 144; ++i) {
-      const Philox4 w = random_words(4, set == &d.train ? 1 : 2, static_cast<uint32_t>(i),
-                                     RandomPurpose::kInit);
-      set->images.push_back(static_cast<uint8_t>(w.v[0] & 0xff));
-    }
-    for (size_t i = 0; i < set->count; ++i) set->labels.push_back(static_cast<uint8_t>(i * 7 % 10));
-  }
-  return d;
-}
+Dataset synthetic_images() { return testing_util::synthetic_images(4, 96); }  // 16 steps of 6
 
 TrainConfig plan_config() {
   TrainConfig config;
@@ -47,15 +32,6 @@ std::vector<float> weights_after_steps(const TrainConfig& config, int steps) {
   trainer.begin_epoch(0);
   for (int s = 0; s < steps; ++s) trainer.train_step(0, s);
   return trainer.network().params().download();
-}
-
-double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
-  double diff = 0, norm = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-    norm += static_cast<double>(b[i]) * b[i];
-  }
-  return std::sqrt(diff / norm);
 }
 
 TEST(StepPlan, OverlapChangesNothingOnTheCpu) {
@@ -75,9 +51,9 @@ TEST(StepPlan, StreamsPassModeEqualsStackedUpToRounding) {
   config.pass_mode = "streams";
   const std::vector<float> streams = weights_after_steps(config, 8);
   ASSERT_EQ(streams.size(), stacked.size());
-  EXPECT_LT(relative_difference(streams, stacked), 1e-5);
+  EXPECT_LT(testing_util::relative_frobenius(streams, stacked), 1e-5);
   // And it really trained: the weights moved from their initialisation.
-  EXPECT_GT(relative_difference(stacked, weights_after_steps(config, 0)), 1e-3);
+  EXPECT_GT(testing_util::relative_frobenius(stacked, weights_after_steps(config, 0)), 1e-3);
 }
 
 TEST(StepPlan, AStepRunsTheBatchItNamesWhereverTheCursorStood) {
@@ -204,7 +180,7 @@ TEST(Bf16, CpuEmulationMultipliesTheRoundedOperandsInFp32) {
     };
     const std::vector<float> emulated = product(GemmPrecision::kBf16, *c.a, *c.b);
     EXPECT_EQ(emulated, product(GemmPrecision::kFp32, rounded(*c.a), rounded(*c.b)));
-    const double error = relative_difference(emulated, product(GemmPrecision::kFp32, *c.a, *c.b));
+    const double error = testing_util::relative_frobenius(emulated, product(GemmPrecision::kFp32, *c.a, *c.b));
     EXPECT_GT(error, 1e-4) << "no bf16 rounding visible";
     EXPECT_LT(error, 1e-2) << "more than bf16 rounding";
   }

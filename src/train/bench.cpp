@@ -74,6 +74,39 @@ nlohmann::json stats_json(const Stats& s) {
           {"mean_ms", s.mean * 1e3}};
 }
 
+// The slow evaluation's GEMMs (evaluate_slow: per chunk of --eval-batch images, layer 1 over the
+// images when layer-1 reuse is on, else over all C candidate rows, later layers over the C rows),
+// on scratch operands of the same shapes: the roofline reference of the evaluation.
+struct EvalGemms {
+  Array<float> x, y;  // scratch operands, [C * chunk x widest layer]
+  std::vector<FfTrainer::StepGemm> gemms;
+  double flops = 0;
+};
+
+EvalGemms slow_eval_gemms(Backend& backend, FfTrainer& trainer, const TrainConfig& config,
+                          size_t images) {
+  Mlp& net = trainer.network();
+  const int labels = trainer.num_labels();
+  const size_t chunk = std::min<size_t>(static_cast<size_t>(config.eval_batch), images);
+  int widest = 0;
+  for (int l = 0; l < net.num_layers(); ++l) widest = std::max({widest, net.in_width(l), net.out_width(l)});
+  EvalGemms e;
+  const size_t scratch = static_cast<size_t>(labels) * chunk * widest;
+  e.x = Array<float>(backend, std::vector<float>(scratch, 0.5f));
+  e.y = Array<float>(backend, scratch);
+  for (size_t start = 0; start < images; start += chunk) {
+    const int batch = static_cast<int>(std::min(chunk, images - start));
+    for (int l = 0; l < net.num_layers(); ++l) {
+      const int rows = l == 0 && config.reuse_layer1 ? batch : labels * batch;
+      const GemmDesc desc = linear_forward_desc(rows, net.in_width(l), net.out_width(l));
+      e.gemms.push_back({desc, net.weight(l), e.x.data(), e.y.data(), Epilogue::kBiasRelu,
+                         net.bias(l)});
+      e.flops += gemm_flops(desc);
+    }
+  }
+  return e;
+}
+
 }  // namespace
 
 nlohmann::json run_bench(const BenchConfig& bench) {
@@ -154,6 +187,15 @@ nlohmann::json run_bench(const BenchConfig& bench) {
     result["slow_eval"] = stats_json(eval);
     result["slow_eval"]["images"] = bench.eval_images;
     result["slow_eval"]["images_per_s"] = bench.eval_images / eval.median;
+    const EvalGemms eval_gemms =
+        slow_eval_gemms(*backend, trainer, config, static_cast<size_t>(bench.eval_images));
+    const Stats eval_gemm_only = stats_of(time_each(*backend, 3, [&](int) {
+      for (const auto& g : eval_gemms.gemms) backend->gemm(g.desc, g.a, g.b, g.c, g.epilogue, g.bias);
+    }));
+    result["slow_eval"]["gemm_flops"] = eval_gemms.flops;
+    result["slow_eval"]["tflops"] = eval_gemms.flops / eval.median * 1e-12;
+    result["slow_eval"]["gemms_alone"] = stats_json(eval_gemm_only);
+    result["slow_eval"]["eval_over_gemms"] = eval.median / eval_gemm_only.median;
   }
 
   std::printf("step        median %.3f ms (min %.3f, max %.3f); back to back %.3f ms\n",
@@ -171,8 +213,11 @@ nlohmann::json run_bench(const BenchConfig& bench) {
                 100 * seconds / phase_total);
   }
   if (result.contains("slow_eval")) {
-    std::printf("slow eval   %.0f images/s over %d labels\n",
-                result["slow_eval"]["images_per_s"].get<double>(), trainer.num_labels());
+    const nlohmann::json& e = result["slow_eval"];
+    std::printf("slow eval   %.0f images/s over %d labels, %.3f TFLOP/s; its GEMMs alone %.3f ms, "
+                "eval / GEMMs = %.2f\n",
+                e["images_per_s"].get<double>(), trainer.num_labels(), e["tflops"].get<double>(),
+                e["gemms_alone"]["median_ms"].get<double>(), e["eval_over_gemms"].get<double>());
   }
   if (!bench.json_path.empty()) write_file_atomically(bench.json_path, result.dump(2) + "\n");
   return result;

@@ -42,6 +42,24 @@ TEST(Cli, BadInputGivesOneClearLineAndNonZeroExit) {
   EXPECT_FALSE(std::filesystem::exists(out + "/result.json"));
 }
 
+TEST(Cli, ADivergedRunStopsWithAClearErrorAndSavesNothing) {
+  // lr 1e30: Adam moves every weight by ~1e30 in the first step, so goodness overflows to infinity.
+  const std::filesystem::path out = std::filesystem::temp_directory_path() / "ffcuda_cli_diverge";
+  std::filesystem::remove_all(out);
+  const std::string mnist = std::string(FF_SOURCE_DIR) + "/data/mnist";
+  if (!std::filesystem::exists(mnist + "/train-images-idx3-ubyte")) {
+    GTEST_SKIP() << "MNIST not found in " << mnist << ": run tools/setup.sh";
+  }
+  const std::string checkpoint = (out / "run.safetensors").string();
+  expect_clean_failure("train --device cpu --data-dir " + mnist +
+                           " --layers 2x20 --epochs 2 --train-limit 500 --test-limit 100 --lr 1e30"
+                           " --save " + checkpoint + " --out " + out.string(),
+                       "training diverged; lower --lr");
+  EXPECT_FALSE(std::filesystem::exists(out / "result.json"));
+  EXPECT_FALSE(std::filesystem::exists(checkpoint));
+  std::filesystem::remove_all(out);
+}
+
 TEST(Cli, DevicesListsTheCpu) {
   const CommandResult r = run_ffcuda("devices");
   EXPECT_EQ(r.status, 0);

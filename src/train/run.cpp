@@ -2,6 +2,7 @@
 #include "ff/run.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -41,6 +42,21 @@ std::string format_losses(const std::vector<double>& losses) {
     text += value;
   }
   return text + "]";
+}
+
+// A diverged run (a NaN or infinite loss) stops with an error instead of training on garbage for
+// the remaining epochs; it is checked before anything of the epoch is saved, so the last checkpoint
+// still holds finite weights.
+void require_finite_losses(const std::vector<double>& losses, int epoch, const TrainConfig& config) {
+  for (size_t i = 0; i < losses.size(); ++i) {
+    if (std::isfinite(losses[i])) continue;
+    char lr[32];
+    std::snprintf(lr, sizeof lr, "%g", static_cast<double>(config.lr));
+    throw Error("epoch " + std::to_string(epoch + 1) + ": loss " + std::to_string(i + 1) + " of " +
+                std::to_string(losses.size()) + " is " + (std::isnan(losses[i]) ? "NaN" : "infinite") +
+                ": training diverged; lower --lr (now " + lr +
+                ") and rerun; nothing of this epoch was saved (metrics.jsonl has the epochs before)");
+  }
 }
 
 }  // namespace
@@ -174,6 +190,7 @@ nlohmann::json run_training(TrainConfig config) {
     const auto epoch_start = Clock::now();
     const std::vector<double> loss = trainer.train_epoch(epoch);
     backend->synchronize();
+    require_finite_losses(loss, epoch, config);
     const double epoch_seconds = seconds_since(epoch_start);
     train_seconds += epoch_seconds;
     const double samples_per_s = trainer.steps_per_epoch() * config.batch / epoch_seconds;

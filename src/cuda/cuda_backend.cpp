@@ -134,7 +134,13 @@ std::unique_ptr<CapturedWork> CudaBackend::capture(const std::function<void()>& 
     for (int lane = 1; lane < kLanes; ++lane) lane_wait(0, lane);  // join back into lane 0
   } catch (...) {
     lane_ = 0;
-    // End the (possibly invalidated) capture so the stream is usable again; drop what it made.
+    // Join the forked lanes (errors ignored: the capture may be invalidated already), so that
+    // ending the capture takes every lane out of capture mode; then drop what it made.
+    for (int lane = 1; lane < kLanes; ++lane) {
+      cudaEventRecord(lane_events_[static_cast<size_t>(lane)].get(),
+                      lanes_[static_cast<size_t>(lane)].get());
+      cudaStreamWaitEvent(origin, lane_events_[static_cast<size_t>(lane)].get(), 0);
+    }
     if (cudaStreamEndCapture(origin, &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
     cudaGetLastError();
     throw;

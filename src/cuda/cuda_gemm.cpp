@@ -113,6 +113,10 @@ const uint16_t* GemmEngine::to_bf16(const float* x, size_t span, DeviceBuffer<ui
       throw Error("internal error: the bf16 GEMM scratch would grow while a CUDA graph is being "
                   "captured; run the work once uncaptured first, or use --graphs off");
     }
+    // The old buffer is kept, not freed: a captured graph may hold its address (the training step
+    // captured while this lane's scratch was smaller, then an evaluation on the same lane needing
+    // more), and freeing it would let the pool hand that memory to someone else.
+    retired_scratch_.push_back(std::move(scratch));
     scratch = DeviceBuffer<uint16_t>(pool_, span, lane.stream);
   }
   kernels::launch_convert_to_bf16(x, span, scratch.data(), lane.stream);

@@ -20,7 +20,8 @@
 // are converted into the lane's scratch by the convert_to_bf16 kernel (the CPU's rounding), then Lt
 // multiplies bf16 x bf16 with fp32 accumulation into fp32 C. The scratch grows on first use; it
 // must not need to grow while a graph is being captured (run one step uncaptured first: the
-// trainer does), which is checked.
+// trainer does), which is checked; an outgrown buffer is kept until the engine dies, since a
+// captured graph may still point at it.
 #pragma once
 
 #include <compare>
@@ -71,6 +72,7 @@ class GemmEngine {
   CublasHandle blas_;
   CublasLtHandle lt_;
   std::vector<Lane> lanes_;
+  std::vector<DeviceBuffer<uint16_t>> retired_scratch_;  // outgrown bf16 scratch (see to_bf16)
   std::map<Key, std::unique_ptr<Plan>> plans_;
   GemmPrecision precision_ = GemmPrecision::kFp32;
 };

@@ -118,6 +118,10 @@ nlohmann::json run_bench(const BenchConfig& bench) {
   std::unique_ptr<Backend> backend = make_backend(config.device);
   backend->set_gemm_precision(parse_precision(config.precision));
   FfTrainer trainer(*backend, config, data);
+  // With graphs, step 1 runs as issued and step 2 is captured: both belong to the warm-up.
+  require(!parse_graphs(config.graphs, backend->kind() == DeviceKind::kCuda) || bench.warmup >= 2,
+          "--warmup must be at least 2 when steps are captured as CUDA graphs (step 1 runs as "
+          "issued, step 2 is captured); raise --warmup or use --graphs off");
   std::printf("bench: %s, %s %s, batch %d, %s images, precision %s, pass mode %s, overlap %s, "
               "graphs %s, device %s\n",
               config.algo.c_str(), config.layers_spec.c_str(), task_name(config.task).c_str(),

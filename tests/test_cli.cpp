@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include "test_paths.hpp"
 
 namespace {
 
@@ -14,7 +15,7 @@ struct CommandResult {
 };
 
 CommandResult run_ffcuda(const std::string& arguments) {
-  const std::string command = std::string(FF_BINARY) + " " + arguments + " 2>&1";
+  const std::string command = ff::testing_util::ffcuda_binary() + " " + arguments + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   std::string output;
   std::array<char, 512> buffer{};
@@ -46,7 +47,7 @@ TEST(Cli, ADivergedRunStopsWithAClearErrorAndSavesNothing) {
   // lr 1e30: Adam moves every weight by ~1e30 in the first step, so goodness overflows to infinity.
   const std::filesystem::path out = std::filesystem::temp_directory_path() / "ffcuda_cli_diverge";
   std::filesystem::remove_all(out);
-  const std::string mnist = std::string(FF_SOURCE_DIR) + "/data/mnist";
+  const std::string mnist = ff::testing_util::mnist_dir();
   if (!std::filesystem::exists(mnist + "/train-images-idx3-ubyte")) {
     GTEST_SKIP() << "MNIST not found in " << mnist << ": run tools/setup.sh";
   }

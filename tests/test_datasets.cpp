@@ -16,6 +16,7 @@
 
 #include "ff/dataset.hpp"
 #include "ff/error.hpp"
+#include "test_paths.hpp"
 #include "ff/task.hpp"
 
 namespace fs = std::filesystem;
@@ -288,7 +289,7 @@ TEST(DatasetsTask, NamesRoundTrip) {
 }
 
 TEST(DatasetsReal, MnistFromSetup) {
-  const std::string dir = std::string(FF_SOURCE_DIR) + "/data/mnist";
+  const std::string dir = ff::testing_util::mnist_dir();
   if (!fs::exists(dir + "/train-images-idx3-ubyte"))
     GTEST_SKIP() << "MNIST not present in " << dir << " (run tools/fetch_data.sh)";
   const ff::Dataset ds = ff::load_dataset("mnist", dir);

@@ -10,11 +10,12 @@
 #include "ff/error.hpp"
 #include "ff/train_checkpoint.hpp"
 #include "ff/trainer.hpp"
+#include "test_paths.hpp"
 
 namespace ff {
 namespace {
 
-const std::string kMnistDir = std::string(FF_SOURCE_DIR) + "/data/mnist";
+const std::string kMnistDir = testing_util::mnist_dir();
 
 TrainConfig small_config() {
   TrainConfig config;

@@ -2,7 +2,9 @@
 # The one command for a machine with an NVIDIA GPU: everything the CUDA backend promises, checked
 # and logged in one go.
 #
-#   tools/gpu-check.sh [BUILD_DIR]        (or FF_BUILD_DIR=...; default: configure + build here)
+#   tools/gpu-check.sh [BUILD_DIR]        (or FF_BUILD_DIR=...; default: the carried bundle
+#                                          .carry/gpu-bundle.tar.xz of tools/gpu_bundle.sh if
+#                                          present, else configure + build here)
 #
 # Steps (FF_GPU_CHECK_STEPS="build smi devices tests memcheck racecheck initcheck train bench
 # torch study" runs a subset, e.g. to split the work across calls with a time limit):
@@ -212,6 +214,29 @@ do_torch() {
   return "$status"
 }
 
+# A carried bundle (tools/gpu_bundle.sh): unpacked once, its binaries, libraries and MNIST used.
+bundle="$root/.carry/gpu-bundle.tar.xz"
+if [ -z "$build" ] && [ -f "$bundle" ]; then
+  if [ ! -x "$root/.carry/gpu/bin/ffcuda" ]; then
+    echo "gpu-check: unpacking $bundle"
+    python3 - "$bundle" "$root/.carry" <<'PY' || exit 2
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as bundle:
+    if hasattr(tarfile, "data_filter"):
+        bundle.extractall(sys.argv[2], filter="data")
+    else:
+        bundle.extractall(sys.argv[2])
+PY
+  fi
+  build="$root/.carry/gpu/bin"
+  export LD_LIBRARY_PATH="$root/.carry/gpu/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  mkdir -p "$root/data/mnist"
+  for packed in "$root/.carry/gpu/mnist"/*.gz; do
+    unpacked="$root/data/mnist/$(basename "$packed" .gz)"
+    [ -f "$unpacked" ] || gunzip -c "$packed" >"$unpacked"
+  done
+fi
+
 if [ -z "$build" ]; then
   build="$root/build-gpu-check"
   wants build && run_step build do_build
@@ -220,6 +245,8 @@ elif [ ! -x "$build/ffcuda" ]; then
   exit 2
 fi
 build=$(cd "$build" 2>/dev/null && pwd || echo "$build")
+# The tests find data/mnist and the ffcuda binary here, whatever paths the build was made with.
+export FF_SOURCE_DIR="$root" FF_BINARY="$build/ffcuda"
 wants smi && run_step smi do_smi
 wants devices && run_step devices "$build/ffcuda" devices
 wants tests && run_step tests do_tests

@@ -23,8 +23,9 @@
 #              one JSON per run in bench/results/<device>/ (these decide the defaults)
 #   torch      tools/torch_ff.py at batch 100 and 1000 (fp32), if PyTorch is importable
 #   study      60 epochs of MNIST supervised 4x2000, batch 100, evaluation included, timed
-# Everything is tee'd into bench/results/<device-name-slug>/gpu-check-<date>.log, and into
-# $OUT/bench/results/<...>/ as well when $OUT is set. Exit status: 0 only if every step passed.
+# Everything is tee'd into bench/results/<device-name-slug>/gpu-check-<date>.log; when $OUT is set
+# (the device tool), also into $OUT/gpu-check-<device>-<date>.log, and the results folder is packed
+# into $OUT/gpu-check-<device>-<date>.tar.gz at the end. Exit status: 0 only if every step passed.
 #
 # Machines without the runtime libraries (libopenblas, libgomp, libmatio, libhdf5, libgfortran,
 # ...): put them in .carry/lib (git-ignored); this script prepends it to LD_LIBRARY_PATH. To fill
@@ -58,8 +59,10 @@ log_rel="bench/results/$slug/gpu-check-$stamp.log"
 mkdir -p "$root/bench/results/$slug"
 logs=("$root/$log_rel")
 if [ -n "${OUT:-}" ]; then
-  mkdir -p "$OUT/bench/results/$slug"
-  logs+=("$OUT/$log_rel")
+  # The device tool brings back at most 8 files from $OUT, at most 2 folders down: the log goes to
+  # $OUT itself, and everything this run writes under bench/results/<device>/ goes back as one
+  # tarball at the end (unpack it in the checkout: tar -xzf ... -C .).
+  logs+=("$OUT/gpu-check-$slug-$stamp.log")
 fi
 exec > >(tee -a "${logs[@]}") 2>&1
 tee_pid=$!
@@ -167,7 +170,6 @@ train_run() {
     --epochs "$1" --device cuda --out "$out"
   status=$?
   ls -l "$out"
-  [ -n "${OUT:-}" ] && cp -r "$out" "$OUT/bench/results/$slug/"
   return "$status"
 }
 
@@ -194,7 +196,6 @@ do_bench() {
         --json "$root/bench/results/$slug/$name" || status=1
     done
   done
-  [ -n "${OUT:-}" ] && cp "$root/bench/results/$slug"/bench-*.json "$OUT/bench/results/$slug/"
   return "$status"
 }
 
@@ -210,7 +211,6 @@ do_torch() {
       >"$root/bench/results/$slug/torch-4x2000-b$batch.json" || status=1
     cat "$root/bench/results/$slug/torch-4x2000-b$batch.json"
   done
-  [ -n "${OUT:-}" ] && cp "$root/bench/results/$slug"/torch-*.json "$OUT/bench/results/$slug/"
   return "$status"
 }
 
@@ -261,6 +261,10 @@ wants study && run_step study do_study
 echo
 echo "===== summary ($log_rel) ====="
 printf '%s\n' "${results[@]}"
+if [ -n "${OUT:-}" ]; then
+  tar -C "$root" -czf "$OUT/gpu-check-$slug-$stamp.tar.gz" "bench/results/$slug" &&
+    echo "results packed: \$OUT/gpu-check-$slug-$stamp.tar.gz (tar -xzf it in the checkout)"
+fi
 exec 1>&- 2>&-
 wait "$tee_pid"  # let tee write the last lines before the log is collected
 exit "$failed"

@@ -20,10 +20,8 @@ __global__ void adam_kernel(AdamScalars direct, const AdamScalars* schedule,
 void launch_adam(const AdamSpec& spec, float* params, const float* grads, float* m, float* v,
                  size_t n, cudaStream_t stream) {
   if (n == 0) return;
-  const AdamScalars direct = spec.schedule ? AdamScalars{} : adam_scalars(spec);
-  adam_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(direct, spec.schedule,
-                                                                 spec.cursor, params, grads, m, v,
-                                                                 n);
+  adam_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(
+      direct_adam_scalars(spec), spec.schedule, spec.cursor, params, grads, m, v, n);
   FF_CHECK_LAUNCH("adam_kernel", stream);
 }
 

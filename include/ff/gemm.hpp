@@ -6,6 +6,7 @@
 // matrix (its transpose) with leading dimension c. The helpers below do that bookkeeping once.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace ff {
@@ -48,6 +49,18 @@ inline GemmDesc input_grad_desc(int rows, int in, int out) {
 // (rounded operands, fp32 GEMM), so CUDA bf16 is checked against the same operand values.
 // Everything outside the GEMMs (goodness, loss, optimizer state) stays fp32 in every mode.
 enum class GemmPrecision : uint8_t { kFp32, kTf32, kBf16 };
+
+// Elements the stored A and B of a GemmDesc span in memory (op(A) is m x k, op(B) is k x n; the
+// stored matrices are their transposes when trans is set): what a copy of an operand must cover.
+inline size_t operand_span(int rows, int cols, int ld) {
+  return rows <= 0 || cols <= 0 ? 0 : static_cast<size_t>(ld) * (cols - 1) + rows;
+}
+inline size_t gemm_a_span(const GemmDesc& d) {
+  return d.trans_a == Trans::kT ? operand_span(d.k, d.m, d.lda) : operand_span(d.m, d.k, d.lda);
+}
+inline size_t gemm_b_span(const GemmDesc& d) {
+  return d.trans_b == Trans::kT ? operand_span(d.n, d.k, d.ldb) : operand_span(d.k, d.n, d.ldb);
+}
 
 // Floating-point operations of one GEMM (multiply and add counted separately).
 inline double gemm_flops(const GemmDesc& d) { return 2.0 * d.m * d.n * static_cast<double>(d.k); }

@@ -78,6 +78,12 @@ inline AdamScalars adam_scalars(const AdamSpec& s) {
                      static_cast<float>(1.0 / std::sqrt(correction2))};
 }
 
+// What a backend passes as `direct` below, computed on the host: adam_scalars(spec), or nothing
+// when the spec reads its constants from a schedule.
+inline AdamScalars direct_adam_scalars(const AdamSpec& s) {
+  return s.schedule != nullptr ? AdamScalars{} : adam_scalars(s);
+}
+
 // This step's constants: the schedule's entry at the cursor when the spec has one (AdamSpec), else
 // `direct` (adam_scalars of the spec, computed by the caller on the host).
 FF_HD AdamScalars scheduled_adam_scalars(const AdamScalars& direct, const AdamScalars* schedule,

@@ -63,6 +63,9 @@ class Optimizer {
   void set_steps_taken(int64_t steps) { step_ = steps; }
 
  private:
+  // The update itself: Adam with `adam`'s constants, or SGD with momentum (which needs none).
+  void enqueue(const AdamSpec& adam, Array<float>& params, const Array<float>& grads);
+
   Backend* backend_;
   std::string kind_;
   float lr_, momentum_;

@@ -70,11 +70,6 @@ void CpuBackend::set_gemm_precision(GemmPrecision precision) {
 
 namespace {
 
-// Elements a column-major operand of `rows` x `cols` with leading dimension ld spans.
-size_t operand_span(int rows, int cols, int ld) {
-  return rows <= 0 || cols <= 0 ? 0 : static_cast<size_t>(ld) * (cols - 1) + rows;
-}
-
 // `scratch` = the span of x with every value rounded to bf16 (the emulation of a bf16 operand).
 const float* rounded_to_bf16(const float* x, size_t span, std::vector<float>& scratch) {
   if (scratch.size() < span) scratch.resize(span);
@@ -104,11 +99,8 @@ static CBLAS_TRANSPOSE to_cblas(Trans t) { return t == Trans::kN ? CblasNoTrans 
 void CpuBackend::gemm(const GemmDesc& d, const float* a, const float* b, float* c,
                       Epilogue epilogue, const float* bias) {
   if (bf16_) {
-    // op(A) is m x k and op(B) k x n; the stored matrices are their transposes when trans is set.
-    a = rounded_to_bf16(a, d.trans_a == Trans::kT ? operand_span(d.k, d.m, d.lda)
-                                                  : operand_span(d.m, d.k, d.lda), bf16_a_);
-    b = rounded_to_bf16(b, d.trans_b == Trans::kT ? operand_span(d.n, d.k, d.ldb)
-                                                  : operand_span(d.k, d.n, d.ldb), bf16_b_);
+    a = rounded_to_bf16(a, gemm_a_span(d), bf16_a_);
+    b = rounded_to_bf16(b, gemm_b_span(d), bf16_b_);
   }
   cblas_sgemm(CblasColMajor, to_cblas(d.trans_a), to_cblas(d.trans_b), d.m, d.n, d.k, d.alpha, a,
               d.lda, b, d.ldb, d.beta, c, d.ldc);
@@ -177,8 +169,8 @@ void CpuBackend::count_equal(const int32_t* a, const int32_t* b, int n, int64_t*
 
 void CpuBackend::adam(const AdamSpec& spec, float* params, const float* grads, float* m, float* v,
                       size_t n) {
-  const AdamScalars scalars = scheduled_adam_scalars(
-      spec.schedule ? AdamScalars{} : adam_scalars(spec), spec.schedule, spec.cursor);
+  const AdamScalars scalars =
+      scheduled_adam_scalars(direct_adam_scalars(spec), spec.schedule, spec.cursor);
   // __restrict: the four arrays never overlap; without it the compiler will not vectorise.
   float* __restrict p = params;
   const float* __restrict g = grads;

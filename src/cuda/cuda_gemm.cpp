@@ -64,11 +64,6 @@ void set_preference(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAtt
   FF_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attribute, &value, sizeof value));
 }
 
-// Elements a column-major operand of `rows` x `cols` with leading dimension ld spans.
-size_t operand_span(int rows, int cols, int ld) {
-  return rows <= 0 || cols <= 0 ? 0 : static_cast<size_t>(ld) * (cols - 1) + rows;
-}
-
 bool is_capturing(cudaStream_t stream) {
   cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
   FF_CUDA_CHECK(cudaStreamIsCapturing(stream, &status));
@@ -208,17 +203,14 @@ void GemmEngine::run(const GemmDesc& d, const float* a, const float* b, float* c
     return;
   }
   // bf16 needs operands to convert; k == 0 reads none, so it stays an fp32 (beta * C) call.
-  const bool bf16 = precision_ == GemmPrecision::kBf16 && d.k > 0;
+  const GemmPrecision arithmetic =
+      precision_ == GemmPrecision::kBf16 && d.k == 0 ? GemmPrecision::kFp32 : precision_;
+  const bool bf16 = arithmetic == GemmPrecision::kBf16;
   const void* a_operand = a;
   const void* b_operand = b;
   if (bf16) {
-    // op(A) is m x k, op(B) is k x n: the stored matrices are their transposes when trans is set.
-    a_operand = to_bf16(a, d.trans_a == Trans::kT ? operand_span(d.k, d.m, d.lda)
-                                                  : operand_span(d.m, d.k, d.lda),
-                        lane.bf16_a, lane);
-    b_operand = to_bf16(b, d.trans_b == Trans::kT ? operand_span(d.n, d.k, d.ldb)
-                                                  : operand_span(d.k, d.n, d.ldb),
-                        lane.bf16_b, lane);
+    a_operand = to_bf16(a, gemm_a_span(d), lane.bf16_a, lane);
+    b_operand = to_bf16(b, gemm_b_span(d), lane.bf16_b, lane);
   }
   Key key{};
   key.trans_a = d.trans_a == Trans::kT;
@@ -228,9 +220,7 @@ void GemmEngine::run(const GemmDesc& d, const float* a, const float* b, float* c
   key.epilogue = static_cast<int>(epilogue);
   key.align_a = alignment_of(a_operand), key.align_b = alignment_of(b_operand);
   key.align_c = alignment_of(c);
-  key.precision = static_cast<int>(bf16 ? GemmPrecision::kBf16
-                                        : precision_ == GemmPrecision::kTf32 ? GemmPrecision::kTf32
-                                                                            : GemmPrecision::kFp32);
+  key.precision = static_cast<int>(arithmetic);
   Plan& plan = plan_for(key);
 
   if (!plan.use_lt) {

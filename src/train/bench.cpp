@@ -1,7 +1,8 @@
 // Benchmark of the training step: the backend's time marks (CUDA events; the host clock on the
-// CPU) around each step after warm-up; median and spread over N single steps, the throughput of N steps back to back, the per-phase split (each
-// phase synchronised, so the split is of a slightly perturbed step), the step's GEMMs alone
-// (roofline ratio), and the slow evaluation.
+// CPU) around each step after warm-up; median and spread over N single steps, the throughput of N
+// steps back to back, the per-phase split (each phase synchronised, so the split is of a slightly
+// perturbed step), the step's GEMMs alone (roofline ratio), and the slow evaluation with its
+// GEMMs alone.
 #include "ff/bench.hpp"
 
 #include <algorithm>

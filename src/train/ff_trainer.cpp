@@ -15,7 +15,6 @@ ResidentSplit::ResidentSplit(Backend& backend, const ImageSet& set)
   labels_i32 = Array<int32_t>(backend, std::vector<int32_t>(set.labels.begin(), set.labels.end()));
 }
 
-
 std::vector<int32_t> shuffled_order(size_t count, uint64_t seed, uint64_t epoch) {
   std::vector<int32_t> order(count);
   for (size_t i = 0; i < count; ++i) order[i] = static_cast<int32_t>(i);
@@ -225,7 +224,6 @@ void FfTrainer::begin_epoch(int epoch) {
     adam_schedule_.upload(optimizer_.schedule(steps_per_epoch()));
   }
   backend_.fill(loss_sums_.data(), loss_sums_.size(), 0.0f);
-  cursor_epoch_ = -1;  // a new epoch: always set the cursor
   seek(epoch, 0);
 }
 
@@ -286,7 +284,6 @@ std::vector<double> FfTrainer::train_epoch(int epoch) {
 
 std::vector<float> FfTrainer::compute_step_gradients(int epoch, int step) {
   epoch_order_.upload(shuffled_order(train_.count, config_.seed, static_cast<uint64_t>(epoch)));
-  cursor_epoch_ = -1;
   seek(epoch, step);
   if (algo_ == Algo::kFf) {
     ff_step(train_spec());

@@ -60,23 +60,23 @@ Optimizer::Optimizer(Backend& backend, size_t count, std::string kind, float lr,
 
 void Optimizer::step(Array<float>& params, const Array<float>& grads) {
   ++step_;
-  if (kind_ == "adam") {
-    AdamSpec spec;
-    spec.lr = lr_;
-    spec.step = step_;
-    backend_->adam(spec, params.data(), grads.data(), m_.data(), v_.data(), params.size());
-  } else {
-    backend_->sgd_momentum(lr_, momentum_, params.data(), grads.data(), m_.data(), params.size());
-  }
+  AdamSpec spec;
+  spec.lr = lr_;
+  spec.step = step_;
+  enqueue(spec, params, grads);
 }
 
 void Optimizer::enqueue_scheduled_step(Array<float>& params, const Array<float>& grads,
                                        const AdamScalars* schedule, const StepCursor* cursor) {
+  AdamSpec spec;
+  spec.schedule = schedule;
+  spec.cursor = cursor;
+  enqueue(spec, params, grads);
+}
+
+void Optimizer::enqueue(const AdamSpec& adam, Array<float>& params, const Array<float>& grads) {
   if (kind_ == "adam") {
-    AdamSpec spec;
-    spec.schedule = schedule;
-    spec.cursor = cursor;
-    backend_->adam(spec, params.data(), grads.data(), m_.data(), v_.data(), params.size());
+    backend_->adam(adam, params.data(), grads.data(), m_.data(), v_.data(), params.size());
   } else {
     backend_->sgd_momentum(lr_, momentum_, params.data(), grads.data(), m_.data(), params.size());
   }

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdlib>
 #include <sstream>
 
 #include "ff/error.hpp"
@@ -32,6 +34,16 @@ std::vector<std::string> split(const std::string& text, char separator) {
   std::string part;
   while (std::getline(stream, part, separator)) parts.push_back(part);
   return parts;
+}
+
+// A float field as the double with the same shortest decimal form, so result.json says
+// "lr": 0.001 rather than 0.0010000000474974513 (the float widened). Reading it back into a
+// float gives the same float: the shortest form round-trips.
+double json_number(float value) {
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text - 1, value).ptr;
+  *end = '\0';
+  return std::strtod(text, nullptr);
 }
 
 }  // namespace
@@ -126,13 +138,13 @@ nlohmann::json config_to_json(const TrainConfig& c) {
       {"layers", c.layers_spec},
       {"algo", c.algo},
       {"goodness", c.goodness == GoodnessMode::kSum ? "sum" : "mean"},
-      {"threshold", c.threshold},
+      {"threshold", json_number(c.threshold)},
       {"loss", c.loss == FfLossKind::kSoftplus ? "softplus" : "symba"},
       {"epochs", c.epochs},
       {"batch", c.batch},
-      {"lr", c.lr},
+      {"lr", json_number(c.lr)},
       {"optimizer", c.optimizer},
-      {"momentum", c.momentum},
+      {"momentum", json_number(c.momentum)},
       {"seed", c.seed},
       {"reuse_layer1", c.reuse_layer1},
       {"precision", c.precision},
@@ -143,11 +155,11 @@ nlohmann::json config_to_json(const TrainConfig& c) {
       {"eval_every", c.eval_every},
       {"eval_batch", c.eval_batch},
       {"fast_epochs", c.fast_epochs},
-      {"fast_lr", c.fast_lr},
+      {"fast_lr", json_number(c.fast_lr)},
       {"test_seed", c.test_seed},
       {"probe", c.probe},
       {"probe_epochs", c.probe_epochs},
-      {"probe_lr", c.probe_lr},
+      {"probe_lr", json_number(c.probe_lr)},
       {"probe_layers", c.probe_layers},
       {"device", c.device},
   };

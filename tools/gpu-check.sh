@@ -42,7 +42,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 build=${1:-${FF_BUILD_DIR:-}}
 steps=${FF_GPU_CHECK_STEPS:-build smi devices tests memcheck racecheck initcheck train bench torch study}
 export PATH="/usr/local/cuda/bin:$PATH"
@@ -137,6 +137,13 @@ do_sanitizer() {
     echo "compute-sanitizer not found (it ships with the CUDA toolkit, in /usr/local/cuda/bin)"
     return 1
   }
+  # gVisor machines (the device tool's nvidia-h200 kind, kernel 4.4.0) refuse compute-sanitizer
+  # ("Device not supported", then error 999): say so instead of a confusing failure.
+  if [ "$(uname -r)" = 4.4.0 ]; then
+    echo "compute-sanitizer does not run on this machine (gVisor runtime, kernel 4.4.0: the"
+    echo "nvidia-h200 kind); run the memcheck/racecheck/initcheck steps on nvidia-h100-x1"
+    return 1
+  fi
   local extra=()
   [ "$1" = racecheck ] && extra=(--racecheck-report analysis)
   compute-sanitizer --tool "$1" "${extra[@]}" --error-exitcode 99 --print-limit 50 \

@@ -127,16 +127,19 @@ std::unique_ptr<CapturedWork> CudaBackend::capture(const std::function<void()>& 
   // of silently breaking the capture; other threads are not affected.
   FF_CUDA_CHECK(cudaStreamBeginCapture(origin, cudaStreamCaptureModeThreadLocal));
   cudaGraph_t graph = nullptr;
+  int forked = 1;  // lanes [1, forked) are in the capture and must be joined before it ends
   try {
-    for (int lane = 1; lane < kLanes; ++lane) lane_wait(lane, 0);  // fork: all lanes join in
+    for (; forked < kLanes; ++forked) lane_wait(forked, 0);  // fork: all lanes join in
     enqueue();
     set_lane(0);
     for (int lane = 1; lane < kLanes; ++lane) lane_wait(0, lane);  // join back into lane 0
   } catch (...) {
     lane_ = 0;
     // Join the forked lanes (errors ignored: the capture may be invalidated already), so that
-    // ending the capture takes every lane out of capture mode; then drop what it made.
-    for (int lane = 1; lane < kLanes; ++lane) {
+    // ending the capture takes every lane out of capture mode; then drop what it made. A lane
+    // never forked is left alone: waiting on its event, recorded outside the capture, would be
+    // a capture-isolation error masking the original one.
+    for (int lane = 1; lane < forked; ++lane) {
       cudaEventRecord(lane_events_[static_cast<size_t>(lane)].get(),
                       lanes_[static_cast<size_t>(lane)].get());
       cudaStreamWaitEvent(origin, lane_events_[static_cast<size_t>(lane)].get(), 0);

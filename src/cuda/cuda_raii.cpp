@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ff::cuda {
 
@@ -119,7 +120,35 @@ CublasLtHandle& CublasLtHandle::operator=(CublasLtHandle&& other) noexcept {
   return *this;
 }
 
+namespace {
+
+// Memory nodes in a captured step mean something called cudaMallocAsync/cudaFreeAsync inside it:
+// each replay would then allocate anew and the graph's addresses would not be the ones the step
+// was planned with. Nothing in a step allocates today; this keeps it that way, loudly.
+size_t memory_node_count(cudaGraph_t graph) {
+  size_t count = 0;
+  FF_CUDA_CHECK(cudaGraphGetNodes(graph, nullptr, &count));
+  std::vector<cudaGraphNode_t> nodes(count);
+  if (count > 0) FF_CUDA_CHECK(cudaGraphGetNodes(graph, nodes.data(), &count));
+  size_t memory_nodes = 0;
+  for (cudaGraphNode_t node : nodes) {
+    cudaGraphNodeType type{};
+    FF_CUDA_CHECK(cudaGraphNodeGetType(node, &type));
+    if (type == cudaGraphNodeTypeMemAlloc || type == cudaGraphNodeTypeMemFree) ++memory_nodes;
+  }
+  return memory_nodes;
+}
+
+}  // namespace
+
 Graph::Graph(cudaGraph_t graph) : graph_(graph) {
+  if (const size_t memory_nodes = memory_node_count(graph_); memory_nodes > 0) {
+    cudaGraphDestroy(graph_);
+    graph_ = nullptr;
+    throw Error("internal error: the captured training step allocates or frees device memory (" +
+                std::to_string(memory_nodes) +
+                " memory nodes); allocate in the issued first step instead, or use --graphs off");
+  }
   const cudaError_t status = cudaGraphInstantiate(&exec_, graph_, 0);
   if (status != cudaSuccess) {
     cudaGraphDestroy(graph_);

@@ -14,25 +14,13 @@ Usage: /usr/bin/python3 tools/flip_ceiling.py [--task flip-h|flip-hv] [--epochs 
 Needs Debian's python3-numpy (apt-get install -y python3-numpy); ~20 s per epoch on 2 cores.
 """
 import argparse
-import gzip
 import os
 
 import numpy as np
 
+from numpy_ff import load_mnist  # the IDX reader (plain or .gz) of the NumPy FF baseline
+
 FASHION_CLASSES = "tshirt trouser pullover dress coat sandal shirt sneaker bag boot".split()
-
-
-def load_idx(path, header_bytes, shape):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        return np.frombuffer(f.read()[header_bytes:], np.uint8).reshape(shape)
-
-
-def find(data_dir, stem):
-    for name in (stem, stem + ".gz"):
-        if os.path.exists(os.path.join(data_dir, name)):
-            return os.path.join(data_dir, name)
-    raise SystemExit(f"{stem}(.gz) not found in {data_dir}: run tools/fetch_data.sh")
 
 
 def transform(images, labels):
@@ -54,12 +42,12 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    def images(stem):
-        return load_idx(find(args.data_dir, stem), 16, (-1, 28, 28)).astype(np.float32) / 255
-
-    train_x = images("train-images-idx3-ubyte")
-    test_x = images("t10k-images-idx3-ubyte")
-    test_class = load_idx(find(args.data_dir, "t10k-labels-idx1-ubyte"), 8, (-1,))
+    if not any(os.path.exists(os.path.join(args.data_dir, "t10k-images-idx3-ubyte" + ext))
+               for ext in ("", ".gz")):
+        raise SystemExit(f"no IDX images in {args.data_dir}: run tools/fetch_data.sh")
+    train_flat, _, test_flat, test_class = load_mnist(args.data_dir)
+    train_x = train_flat.reshape(-1, 28, 28)
+    test_x = test_flat.reshape(-1, 28, 28)
     num_labels = 2 if args.task == "flip-h" else 4
     test_task = np.random.default_rng(12345).integers(0, num_labels, len(test_x))
     test_in = transform(test_x, test_task)

@@ -101,30 +101,30 @@ struct Reference {
 void check_backward(const std::string& algo_name) {
   const Dataset data = tiny_dataset();
   TrainConfig config;
-  config.algo = algo_name;
+  config.algo = parse_enum<Algo>(algo_name);
   config.layers_spec = "6,5";
   config.batch = 4;
   config.seed = 21;
   auto backend = make_cpu_backend();
-  FfTrainer trainer(*backend, config, data);
-  const std::vector<float> input = trainer.compute_step_gradients(0, 0);
+  Trainer trainer(*backend, config, data);
+  const std::vector<float> input = trainer.steps().compute_step_gradients(0, 0);
 
   Reference ref;
   ref.dims = {16, 6, 5};
-  ref.algo = parse_algo(algo_name);
+  ref.algo = config.algo;
   ref.pairs = config.batch;
   ref.input.assign(input.begin(), input.end());
   const std::vector<int32_t> order = shuffled_order(data.train.count, config.seed, 0);
   for (int i = 0; i < config.batch; ++i) ref.labels.push_back(data.train.labels[order[i]]);
 
-  const std::vector<float> pf = trainer.network().params().download();
-  const std::vector<float> gf = trainer.network().grads().download();
+  const std::vector<float> pf = trainer.model().network().params().download();
+  const std::vector<float> gf = trainer.model().network().grads().download();
   Vec p(pf.begin(), pf.end()), head;
   std::vector<float> head_grad;
-  if (trainer.has_head()) {
-    const std::vector<float> hf = trainer.head().params().download();
+  if (trainer.model().has_head()) {
+    const std::vector<float> hf = trainer.model().head().params().download();
     head.assign(hf.begin(), hf.end());
-    head_grad = trainer.head().grads().download();
+    head_grad = trainer.model().head().grads().download();
   }
   double min_abs_z = 1e300;
   ref.loss(p, head, &min_abs_z);

@@ -1,5 +1,5 @@
 // End-to-end GPU parity: 20 Forward-Forward training steps of a small net on synthetic uint8
-// images, driven through the op interface exactly like src/train/ff_trainer.cpp's step
+// images, driven through the op interface exactly like src/train/ff_step.cpp's step
 // (prepare_batch -> rms_norm -> per layer: gemm(forward, bias+ReLU) -> ff_loss_grad ->
 // gemm(weight grad) -> column_sum -> sum_into; then one optimiser launch over all parameters).
 // CPU vs CUDA: per-layer loss sums and final parameters; CUDA vs CUDA: bit-identical.

@@ -40,11 +40,11 @@ std::ostream& operator<<(std::ostream& os, const PlanCase& c) {
 
 TrainConfig plan_config(const PlanCase& c) {
   TrainConfig config;
-  config.algo = c.algo;
+  config.algo = parse_enum<Algo>(c.algo);
   config.reuse_layer1 = c.reuse;
-  config.pass_mode = c.pass_mode;
+  config.pass_mode = parse_enum<PassMode>(c.pass_mode);
   config.overlap = c.overlap;
-  config.precision = c.precision;
+  config.precision = parse_enum<GemmPrecision>(c.precision);
   config.layers_spec = "3x40";
   config.batch = 3;  // 21 steps per epoch of 64 images
   config.seed = 13;
@@ -60,20 +60,20 @@ struct RunResult {
 
 // Two epochs (the cursor's epoch changes between them) on `backend`, with a slow evaluation between.
 RunResult train_two_epochs(Backend& backend, TrainConfig config, const std::string& graphs) {
-  config.graphs = graphs;
-  backend.set_gemm_precision(parse_precision(config.precision));
-  FfTrainer trainer(backend, config, testing_util::synthetic_images(8, 64));
+  config.graphs = parse_enum<GraphsMode>(graphs);
+  backend.set_gemm_precision(config.precision);
+  Trainer trainer(backend, config, testing_util::synthetic_images(8, 64));
   RunResult result;
   for (int epoch = 0; epoch < 2; ++epoch) {
-    for (double loss : trainer.train_epoch(epoch)) result.losses.push_back(loss);
+    for (double loss : trainer.steps().train_epoch(epoch)) result.losses.push_back(loss);
     // An evaluation between epochs (as --eval-every does) runs far larger GEMMs on the main lane
     // (its bf16 scratch grows) while the captured step still holds the old scratch's address.
-    if (epoch == 0 && trainer.num_labels() >= 2 && !trainer.has_head()) {
-      result.accuracy = trainer.evaluate_slow(trainer.test_split(), 1).accuracy;
+    if (epoch == 0 && trainer.evaluator().classifies_slowly()) {
+      result.accuracy = trainer.evaluator().evaluate_slow(trainer.test_split(), 1).accuracy;
     }
   }
-  result.weights = trainer.network().params().download();
-  result.captured = trainer.step_is_captured();
+  result.weights = trainer.model().network().params().download();
+  result.captured = trainer.steps().step_is_captured();
   backend.set_gemm_precision(GemmPrecision::kFp32);  // the shared backend's default
   return result;
 }

@@ -1,4 +1,4 @@
-// End to end through the orchestrator: FfTrainer on the CPU backend and on the CUDA backend, same
+// End to end through the trainer: Trainer on the CPU backend and on the CUDA backend, same
 // config and data, for FF (with and without layer-1 reuse) and each backprop baseline; then the
 // slow evaluation and the checkpoint round trip across backends. Skips without a device.
 #include <filesystem>
@@ -30,43 +30,43 @@ TEST_P(ParityTrainer, TwentyStepsMatchTheCpu) {
   const TrainerCase& c = GetParam();
   const Dataset data = synthetic(5);
   TrainConfig config;
-  config.algo = c.algo;
+  config.algo = parse_enum<Algo>(c.algo);
   config.task = c.task;
   config.reuse_layer1 = c.reuse;
   config.layers_spec = "3x40";
   config.batch = 3;  // 21 steps per epoch of 64 images: odd sizes everywhere
   config.seed = 9;
   config.eval_batch = 17;
-  FfTrainer cpu(*cpu_, config, data), gpu(*gpu_, config, data);
-  cpu.begin_epoch(0);
-  gpu.begin_epoch(0);
+  Trainer cpu(*cpu_, config, data), gpu(*gpu_, config, data);
+  cpu.steps().begin_epoch(0);
+  gpu.steps().begin_epoch(0);
   for (int step = 0; step < 20; ++step) {
-    cpu.train_step(0, step);
-    gpu.train_step(0, step);
+    cpu.steps().train_step(0, step);
+    gpu.steps().train_step(0, step);
   }
-  const std::vector<double> cpu_loss = cpu.end_epoch(20), gpu_loss = gpu.end_epoch(20);
+  const std::vector<double> cpu_loss = cpu.steps().end_epoch(20), gpu_loss = gpu.steps().end_epoch(20);
   ASSERT_EQ(cpu_loss.size(), gpu_loss.size());
   for (size_t i = 0; i < cpu_loss.size(); ++i) {
     // fp32 on both sides; summation orders differ (CUB trees vs loops), 20 Adam steps amplify it.
     EXPECT_NEAR(gpu_loss[i], cpu_loss[i], 1e-3 * (1 + std::fabs(cpu_loss[i]))) << "loss " << i;
   }
-  EXPECT_TRUE(close_to("weights after 20 steps", gpu.network().params().download(),
-                       cpu.network().params().download(), 1e-4, 1e-3));
-  if (cpu.has_head()) {
-    EXPECT_NEAR(gpu.evaluate_head(gpu.test_split(), 1), cpu.evaluate_head(cpu.test_split(), 1),
+  EXPECT_TRUE(close_to("weights after 20 steps", gpu.model().network().params().download(),
+                       cpu.model().network().params().download(), 1e-4, 1e-3));
+  if (cpu.model().has_head()) {
+    EXPECT_NEAR(gpu.evaluator().evaluate_head(gpu.test_split(), 1), cpu.evaluator().evaluate_head(cpu.test_split(), 1),
                 2.0 / 64);  // a near-tie may flip
   } else if (cpu.num_labels() >= 2) {
-    const SlowEvalResult a = cpu.evaluate_slow(cpu.test_split(), 1);
-    const SlowEvalResult b = gpu.evaluate_slow(gpu.test_split(), 1);
+    const SlowEvalResult a = cpu.evaluator().evaluate_slow(cpu.test_split(), 1);
+    const SlowEvalResult b = gpu.evaluator().evaluate_slow(gpu.test_split(), 1);
     EXPECT_NEAR(b.accuracy, a.accuracy, 2.0 / 64);
   }
   // A checkpoint written from the GPU restores on the CPU to the same weights.
   const std::string path =
       (std::filesystem::temp_directory_path() / "ffcuda_parity_trainer.safetensors").string();
-  save_training_checkpoint(path, gpu, config, 1);
-  FfTrainer restored(*cpu_, config, data);
-  restore_training_checkpoint(load_checkpoint(path), path, restored, config, true);
-  EXPECT_EQ(restored.network().params().download(), gpu.network().params().download());
+  save_training_checkpoint(path, gpu.model(), config, 1);
+  Trainer restored(*cpu_, config, data);
+  restore_training_checkpoint(load_checkpoint(path), path, restored.model(), config, true);
+  EXPECT_EQ(restored.model().network().params().download(), gpu.model().network().params().download());
   std::filesystem::remove(path);
 }
 
@@ -74,15 +74,15 @@ TEST_P(ParityTrainer, TwoGpuRunsAreBitIdentical) {
   const TrainerCase& c = GetParam();
   const Dataset data = synthetic(6);
   TrainConfig config;
-  config.algo = c.algo;
+  config.algo = parse_enum<Algo>(c.algo);
   config.task = c.task;
   config.reuse_layer1 = c.reuse;
   config.layers_spec = "2x33";
   config.batch = 5;
   auto run = [&] {
-    FfTrainer gpu(*gpu_, config, data);
-    gpu.train_epoch(0);
-    return gpu.network().params().download();
+    Trainer gpu(*gpu_, config, data);
+    gpu.steps().train_epoch(0);
+    return gpu.model().network().params().download();
   };
   // Every kernel reduces in a fixed order and cuBLAS(Lt) is deterministic for a fixed algorithm
   // on one stream, so the same run twice must give the same bits.

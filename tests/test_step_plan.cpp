@@ -28,10 +28,10 @@ TrainConfig plan_config() {
 
 std::vector<float> weights_after_steps(const TrainConfig& config, int steps) {
   auto backend = make_cpu_backend();
-  FfTrainer trainer(*backend, config, synthetic_images());
-  trainer.begin_epoch(0);
-  for (int s = 0; s < steps; ++s) trainer.train_step(0, s);
-  return trainer.network().params().download();
+  Trainer trainer(*backend, config, synthetic_images());
+  trainer.steps().begin_epoch(0);
+  for (int s = 0; s < steps; ++s) trainer.steps().train_step(0, s);
+  return trainer.model().network().params().download();
 }
 
 TEST(StepPlan, OverlapChangesNothingOnTheCpu) {
@@ -48,7 +48,7 @@ TEST(StepPlan, StreamsPassModeEqualsStackedUpToRounding) {
   // differently by the BLAS, so equal up to fp32 rounding after 8 Adam steps.
   TrainConfig config = plan_config();
   const std::vector<float> stacked = weights_after_steps(config, 8);
-  config.pass_mode = "streams";
+  config.pass_mode = PassMode::kStreams;
   const std::vector<float> streams = weights_after_steps(config, 8);
   ASSERT_EQ(streams.size(), stacked.size());
   EXPECT_LT(testing_util::relative_frobenius(streams, stacked), 1e-5);
@@ -62,16 +62,16 @@ TEST(StepPlan, AStepRunsTheBatchItNamesWhereverTheCursorStood) {
   const Dataset data = synthetic_images();
   const TrainConfig config = plan_config();
   auto backend = make_cpu_backend();
-  FfTrainer direct(*backend, config, data);
-  direct.compute_step_gradients(0, 5);
-  FfTrainer stepped(*backend, config, data);
-  stepped.begin_epoch(0);
-  stepped.train_step(0, 5);  // the optimiser then updates weights; the gradients stay in grads()
-  EXPECT_EQ(stepped.network().grads().download(), direct.network().grads().download());
+  Trainer direct(*backend, config, data);
+  direct.steps().compute_step_gradients(0, 5);
+  Trainer stepped(*backend, config, data);
+  stepped.steps().begin_epoch(0);
+  stepped.steps().train_step(0, 5);  // the optimiser then updates weights; the gradients stay in grads()
+  EXPECT_EQ(stepped.model().network().grads().download(), direct.model().network().grads().download());
   // ...and differs from batch 0 (the check can fail).
-  FfTrainer first(*backend, config, data);
-  first.compute_step_gradients(0, 0);
-  EXPECT_NE(first.network().grads().download(), direct.network().grads().download());
+  Trainer first(*backend, config, data);
+  first.steps().compute_step_gradients(0, 0);
+  EXPECT_NE(first.model().network().grads().download(), direct.model().network().grads().download());
 }
 
 TEST(StepPlan, ScheduledAdamEqualsPerStepAdam) {
@@ -81,7 +81,7 @@ TEST(StepPlan, ScheduledAdamEqualsPerStepAdam) {
   const std::vector<float> grads_host = {0.5f, -0.25f, 1e-3f, 3.0f};
   Array<float> grads(*backend, grads_host), a(*backend, std::vector<float>{1, 2, 3, 4}),
       b(*backend, std::vector<float>{1, 2, 3, 4});
-  Optimizer plain(*backend, 4, "adam", 1e-2f, 0.9f), scheduled(*backend, 4, "adam", 1e-2f, 0.9f);
+  Optimizer plain(*backend, 4, OptimizerKind::kAdam, 1e-2f, 0.9f), scheduled(*backend, 4, OptimizerKind::kAdam, 1e-2f, 0.9f);
   Array<AdamScalars> schedule(*backend, scheduled.schedule(3));
   Array<StepCursor> cursor(*backend, std::vector<StepCursor>(1));
   for (int step = 0; step < 3; ++step) {
@@ -98,20 +98,20 @@ TEST(StepPlan, ScheduledAdamEqualsPerStepAdam) {
 
 TEST(StepPlan, GraphsOnNeedsTheCudaBackend) {
   TrainConfig config = plan_config();
-  config.graphs = "on";
+  config.graphs = GraphsMode::kOn;
   auto backend = make_cpu_backend();
   try {
-    FfTrainer trainer(*backend, config, synthetic_images());
+    Trainer trainer(*backend, config, synthetic_images());
     ADD_FAILURE() << "--graphs on accepted on the CPU";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--graphs off"), std::string::npos) << e.what();
   }
-  config.graphs = "auto";  // resolves to off on the CPU: trains, never captures
-  FfTrainer trainer(*backend, config, synthetic_images());
-  trainer.train_epoch(0);
-  EXPECT_FALSE(trainer.step_is_captured());
-  EXPECT_THROW(parse_graphs("sometimes", true), Error);
-  EXPECT_THROW(parse_pass_mode_streams("parallel"), Error);
+  config.graphs = GraphsMode::kAuto;  // resolves to off on the CPU: trains, never captures
+  Trainer trainer(*backend, config, synthetic_images());
+  trainer.steps().train_epoch(0);
+  EXPECT_FALSE(trainer.steps().step_is_captured());
+  EXPECT_THROW(parse_enum<GraphsMode>("sometimes"), Error);
+  EXPECT_THROW(parse_enum<PassMode>("parallel"), Error);
 }
 
 // ---- bf16 ----

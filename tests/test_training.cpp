@@ -47,13 +47,13 @@ TEST_F(Training, SupervisedSlowAccuracyClearlyBeatsChance) {
   const Dataset data = small_mnist(10000, 500);
   auto backend = make_cpu_backend();
   const TrainConfig config = small_config();
-  FfTrainer trainer(*backend, config, data);
+  Trainer trainer(*backend, config, data);
   std::vector<double> first, last;
   for (int epoch = 0; epoch < config.epochs; ++epoch) {
-    last = trainer.train_epoch(epoch);
+    last = trainer.steps().train_epoch(epoch);
     if (epoch == 0) first = last;
   }
-  const SlowEvalResult slow = trainer.evaluate_slow(trainer.test_split(), config.test_seed);
+  const SlowEvalResult slow = trainer.evaluator().evaluate_slow(trainer.test_split(), config.test_seed);
   // Chance is 10%; this run measured 82.6% (seed 3) and 84.4% (seed 4) when written. 70% leaves
   // margin for noise while failing on any real breakage of forward, loss, gradient or optimiser.
   EXPECT_GT(slow.accuracy, 0.70);
@@ -69,9 +69,9 @@ TEST_F(Training, SameSeedSameResultDifferentSeedDifferent) {
   config.epochs = 1;
   auto run = [&](uint64_t seed) {
     config.seed = seed;
-    FfTrainer trainer(*backend, config, data);
-    trainer.train_epoch(0);
-    return trainer.network().params().download();
+    Trainer trainer(*backend, config, data);
+    trainer.steps().train_epoch(0);
+    return trainer.model().network().params().download();
   };
   const std::vector<float> a = run(1), b = run(1), c = run(2);
   EXPECT_EQ(a, b);
@@ -86,32 +86,32 @@ TEST_F(Training, ResumeIsBitIdenticalToAnUninterruptedRun) {
   const std::string path =
       (std::filesystem::temp_directory_path() / "ffcuda_resume_test.safetensors").string();
 
-  FfTrainer straight(*backend, config, data);
+  Trainer straight(*backend, config, data);
   std::vector<double> straight_loss;
-  for (int epoch = 0; epoch < 4; ++epoch) straight_loss = straight.train_epoch(epoch);
+  for (int epoch = 0; epoch < 4; ++epoch) straight_loss = straight.steps().train_epoch(epoch);
 
   {
-    FfTrainer first_half(*backend, config, data);
-    for (int epoch = 0; epoch < 2; ++epoch) first_half.train_epoch(epoch);
-    save_training_checkpoint(path, first_half, config, 2);
+    Trainer first_half(*backend, config, data);
+    for (int epoch = 0; epoch < 2; ++epoch) first_half.steps().train_epoch(epoch);
+    save_training_checkpoint(path, first_half.model(), config, 2);
   }
-  FfTrainer resumed(*backend, config, data);
+  Trainer resumed(*backend, config, data);
   const Checkpoint checkpoint = load_checkpoint(path);
-  const int next = restore_training_checkpoint(checkpoint, path, resumed, config, true);
+  const int next = restore_training_checkpoint(checkpoint, path, resumed.model(), config, true);
   ASSERT_EQ(next, 2);
   std::vector<double> resumed_loss;
-  for (int epoch = next; epoch < 4; ++epoch) resumed_loss = resumed.train_epoch(epoch);
+  for (int epoch = next; epoch < 4; ++epoch) resumed_loss = resumed.steps().train_epoch(epoch);
 
   EXPECT_EQ(resumed_loss, straight_loss);
-  EXPECT_EQ(resumed.network().params().download(), straight.network().params().download());
-  EXPECT_EQ(resumed.optimizer().second_moment().download(),
-            straight.optimizer().second_moment().download());
+  EXPECT_EQ(resumed.model().network().params().download(), straight.model().network().params().download());
+  EXPECT_EQ(resumed.model().optimizer().second_moment().download(),
+            straight.model().optimizer().second_moment().download());
 
   TrainConfig other = config;
   other.layers_spec = "2x100";
-  FfTrainer mismatched(*backend, other, data);
+  Trainer mismatched(*backend, other, data);
   try {
-    restore_training_checkpoint(checkpoint, path, mismatched, other, true);
+    restore_training_checkpoint(checkpoint, path, mismatched.model(), other, true);
     ADD_FAILURE() << "a checkpoint of another network was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("layers"), std::string::npos) << e.what();
@@ -127,11 +127,11 @@ TEST_F(Training, Layer1ReuseMatchesThePlainComputation) {
     config.task = task;
     auto run = [&](bool reuse) {
       config.reuse_layer1 = reuse;
-      FfTrainer trainer(*backend, config, data);
-      trainer.compute_step_gradients(0, 0);  // same weights (the initialisation) in both runs
-      std::pair<std::vector<float>, double> out{trainer.network().grads().download(), 0.0};
-      trainer.train_epoch(0);
-      out.second = trainer.evaluate_slow(trainer.test_split(), config.test_seed).accuracy;
+      Trainer trainer(*backend, config, data);
+      trainer.steps().compute_step_gradients(0, 0);  // same weights (the initialisation) in both runs
+      std::pair<std::vector<float>, double> out{trainer.model().network().grads().download(), 0.0};
+      trainer.steps().train_epoch(0);
+      out.second = trainer.evaluator().evaluate_slow(trainer.test_split(), config.test_seed).accuracy;
       return out;
     };
     const auto [plain_grads, plain_accuracy] = run(false);

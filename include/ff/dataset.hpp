@@ -25,6 +25,10 @@ struct Dataset {
   int pixels() const { return channels * height * width; }
 };
 
+// The shape of dataset `name` (channels, height, width, classes) with no images: what a run can be
+// checked against before any file is read. Throws ff::Error for an unknown name.
+Dataset dataset_layout(const std::string& name);
+
 // Loads `name` from `dir` (the layout tools/setup.sh creates, see README). Throws ff::Error for an
 // unknown name, a missing or corrupt file, or inconsistent counts.
 Dataset load_dataset(const std::string& name, const std::string& dir);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ff/backend.hpp"
+#include "ff/config.hpp"
 
 namespace ff {
 
@@ -46,7 +47,7 @@ std::vector<float> init_parameters(const std::vector<int>& dims, uint64_t seed);
 // Adam or SGD with momentum over a whole parameter buffer.
 class Optimizer {
  public:
-  Optimizer(Backend& backend, size_t count, std::string kind, float lr, float momentum);
+  Optimizer(Backend& backend, size_t count, OptimizerKind kind, float lr, float momentum);
   void step(Array<float>& params, const Array<float>& grads);
   // Enqueues a step whose Adam constants come from `schedule` at `cursor` (backend memory; see
   // AdamSpec), without counting it: the caller counts each executed step with count_step() (a
@@ -54,7 +55,7 @@ class Optimizer {
   void enqueue_scheduled_step(Array<float>& params, const Array<float>& grads,
                               const AdamScalars* schedule, const StepCursor* cursor);
   void count_step() { ++step_; }
-  bool is_adam() const { return kind_ == "adam"; }
+  bool is_adam() const { return kind_ == OptimizerKind::kAdam; }
   // Adam's constants for the next `count` steps (steps_taken() + 1 ...), for a schedule.
   std::vector<AdamScalars> schedule(int count) const;
   int64_t steps_taken() const { return step_; }
@@ -67,7 +68,7 @@ class Optimizer {
   void enqueue(const AdamSpec& adam, Array<float>& params, const Array<float>& grads);
 
   Backend* backend_;
-  std::string kind_;
+  OptimizerKind kind_;
   float lr_, momentum_;
   int64_t step_ = 0;
   Array<float> m_, v_;  // Adam moments; SGD keeps its velocity in m_

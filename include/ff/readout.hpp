@@ -21,7 +21,7 @@ struct ReadoutConfig {
   std::string what = "probe";  // for the progress lines
 };
 
-LinearClassifierResult linear_readout(Backend& backend, FfTrainer& trainer, const Dataset& dataset,
+LinearClassifierResult linear_readout(Backend& backend, Trainer& trainer, const Dataset& dataset,
                                       const ReadoutConfig& config);
 
 }  // namespace ff

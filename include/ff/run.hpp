@@ -11,12 +11,12 @@
 namespace ff {
 
 class Backend;
-class FfTrainer;
+class Trainer;
 struct Dataset;
 
 // After pretraining: slow classification of the task's labels (task_acc, per_layer_acc, and
 // slow_acc for the supervised task), the fast classifier (supervised task), the probe (--probe).
-nlohmann::json evaluate_trained(Backend& backend, FfTrainer& trainer, const Dataset& dataset,
+nlohmann::json evaluate_trained(Backend& backend, Trainer& trainer, const Dataset& dataset,
                                 const TrainConfig& config);
 void print_result_table(const nlohmann::json& result, const TrainConfig& config);
 

@@ -7,22 +7,29 @@
 
 #include "ff/checkpoint.hpp"
 #include "ff/config.hpp"
-#include "ff/trainer.hpp"
+#include "ff/model.hpp"
 
 namespace ff {
 
 // Tensors: layers.<l>.weight [out, in], layers.<l>.bias [out] (what PyTorch users load), then
-// optimizer.m / optimizer.v (flat, the parameter layout of Mlp). Metadata: config (JSON),
-// next_epoch, optimizer_steps, dims.
-void save_training_checkpoint(const std::string& path, FfTrainer& trainer,
-                              const TrainConfig& config, int next_epoch);
+// optimizer.m / optimizer.v (flat, the parameter layout of Mlp). Metadata: schema
+// (kSchemaVersion), config (JSON), next_epoch, optimizer_steps, dims.
+void save_training_checkpoint(const std::string& path, Model& model, const TrainConfig& config,
+                              int next_epoch);
 
-// The config stored in a checkpoint (throws ff::Error for a file that is not one).
+// The config stored in a checkpoint. Throws ff::Error for a file that is not one, for a schema
+// newer than this build's (naming both versions) and for a config this build cannot read exactly
+// (an unknown name). A checkpoint without schema metadata is schema 1.
 TrainConfig checkpoint_config(const Checkpoint& checkpoint, const std::string& path);
 
-// Loads weights (and, with `with_optimizer`, the optimiser state) into `trainer`, after checking
+// Throws ff::Error unless `checkpoint` was made with the network `config` asks for (the fields
+// that decide the network, its training and its data), naming each difference.
+void require_matching_config(const Checkpoint& checkpoint, const std::string& path,
+                             const TrainConfig& config);
+
+// Loads weights (and, with `with_optimizer`, the optimiser state) into `model`, after checking
 // that the checkpoint's network matches `config`. Returns the epoch to continue from.
 int restore_training_checkpoint(const Checkpoint& checkpoint, const std::string& path,
-                                FfTrainer& trainer, const TrainConfig& config, bool with_optimizer);
+                                Model& model, const TrainConfig& config, bool with_optimizer);
 
 }  // namespace ff

@@ -11,57 +11,60 @@
 #include "ff/devices.hpp"
 #include "ff/error.hpp"
 #include "ff/run.hpp"
+#include "ff/version.hpp"
 
 namespace {
 
-struct TrainOptions {
-  ff::TrainConfig config;
-  std::string task = "supervised", goodness = "sum", loss = "softplus";
-};
+// An option whose value is one of an enum's names, parsed with its name table (ff/config.hpp):
+// the help lists the names, and an unknown one is refused with the table's message.
+template <class E>
+CLI::Option* add_enum_option(CLI::App& app, const std::string& flag, E& value,
+                             const std::string& help) {
+  CLI::Option* option = app.add_option_function<std::string>(
+      flag, [&value](const std::string& name) { value = ff::parse_enum<E>(name); },
+      help + " (" + ff::enum_choices<E>() + ")");
+  option->default_str(ff::enum_name(value));
+  return option;
+}
 
-void add_train_options(CLI::App& app, TrainOptions& o) {
-  ff::TrainConfig& c = o.config;
+void add_train_options(CLI::App& app, ff::TrainConfig& c) {
   app.add_option("--dataset", c.dataset, "mnist | fashion-mnist | cifar10 | svhn")
       ->capture_default_str();
   app.add_option("--data-dir", c.data_dir, "folder of the dataset files (default data/<dataset>)");
-  app.add_option("--task", o.task, "supervised | rotation | flip-h | flip-hv | jigsaw")
-      ->capture_default_str();
+  add_enum_option(app, "--task", c.task, "pretraining task");
   app.add_option("--layers", c.layers_spec, "hidden layers: LxN or a list like 784,2000,2000")
       ->capture_default_str();
-  app.add_option("--algo", c.algo, "ff | bp-ce | bp-goodness-last | bp-goodness-all")->capture_default_str();
+  add_enum_option(app, "--algo", c.algo, "training algorithm");
   app.add_option("--epochs", c.epochs, "pretraining epochs")->capture_default_str();
   app.add_option("--batch", c.batch, "positives per minibatch")->capture_default_str();
   app.add_option("--lr", c.lr, "learning rate")->capture_default_str();
-  app.add_option("--optimizer", c.optimizer, "adam | sgd (with --momentum)")->capture_default_str();
+  add_enum_option(app, "--optimizer", c.optimizer, "optimiser (sgd uses --momentum)");
   app.add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
   app.add_option("--seed", c.seed, "seed of init, shuffles, negatives, transforms")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--reuse-layer1", c.reuse_layer1,
                  "one layer-1 GEMM per image for rows differing only by label (true|false)")
       ->capture_default_str();
-  app.add_option("--precision", c.precision,
-                 "GEMM arithmetic: fp32 | tf32 (CUDA tensor cores) | bf16 (bf16 operands, fp32 "
-                 "accumulation; emulated on the CPU)")
-      ->capture_default_str();
-  app.add_option("--pass-mode", c.pass_mode,
-                 "FF step on CUDA: stacked (one [2B x D] GEMM per layer) | streams (positive and "
-                 "negative GEMMs on two streams)")
-      ->capture_default_str();
+  add_enum_option(app, "--precision", c.precision,
+                  "GEMM arithmetic: fp32, tf32 (CUDA tensor cores), bf16 (bf16 operands, fp32 "
+                  "accumulation; emulated on the CPU)");
+  add_enum_option(app, "--pass-mode", c.pass_mode,
+                  "FF step on CUDA: stacked (one [2B x D] GEMM per layer) or streams (positive "
+                  "and negative GEMMs on two streams)");
   app.add_option("--overlap", c.overlap,
                  "CUDA: weight gradient of layer l on its own stream, overlapping the forward of "
                  "layer l+1 (true|false)")
       ->capture_default_str();
-  app.add_option("--graphs", c.graphs,
-                 "capture the training step once as a CUDA graph and replay it: on | off | auto "
-                 "(on for CUDA)")
-      ->capture_default_str();
+  add_enum_option(app, "--graphs", c.graphs,
+                  "capture the training step once as a CUDA graph and replay it (auto: on for "
+                  "CUDA)");
   app.add_option("--profile-steps", c.profile_steps,
                  "A:B: profiler capture (cudaProfilerStart/Stop) around global steps [A, B)");
-  app.add_option("--goodness", o.goodness, "sum | mean (sum of squares or mean of squares)")
-      ->capture_default_str();
+  add_enum_option(app, "--goodness", c.goodness, "sum or mean of squares");
   app.add_option("--threshold", c.threshold,
                  "goodness threshold theta (default: layer width for sum, 2 for mean)");
-  app.add_option("--loss", o.loss, "softplus | symba")->capture_default_str();
+  add_enum_option(app, "--loss", c.loss, "FF loss");
   app.add_option("--score-layers", c.score_layers,
                  "layers summed by slow classification: default (all but the first) | all | "
                  "lastN | 1,3,...")
@@ -83,27 +86,23 @@ void add_train_options(CLI::App& app, TrainOptions& o) {
   app.add_option("--resume", c.resume_path, "continue the run saved in this checkpoint");
   app.add_option("--train-limit", c.train_limit, "use only the first N training images (0: all)");
   app.add_option("--test-limit", c.test_limit, "use only the first N test images (0: all)");
-  app.add_option("--device", c.device, "auto | cuda | cpu")->capture_default_str();
+  add_enum_option(app, "--device", c.device, "where to run");
   app.add_option("--out", c.out_dir, "output folder (default runs/<dataset>-<task>-<algo>-<time>)");
 }
 
-ff::TrainConfig finish_config(const TrainOptions& o) {
-  ff::TrainConfig c = o.config;
-  c.task = ff::parse_task(o.task);
-  ff::require(o.goodness == "sum" || o.goodness == "mean",
-              "unknown --goodness '" + o.goodness + "': use sum or mean");
-  c.goodness = o.goodness == "sum" ? ff::GoodnessMode::kSum : ff::GoodnessMode::kMean;
-  ff::require(o.loss == "softplus" || o.loss == "symba",
-              "unknown --loss '" + o.loss + "': use softplus or symba");
-  c.loss = o.loss == "softplus" ? ff::FfLossKind::kSoftplus : ff::FfLossKind::kSymba;
-  ff::require(c.batch > 0, "--batch must be positive");
-  ff::require(c.eval_batch > 0, "--eval-batch must be positive");
-  ff::require(c.lr > 0, "--lr must be positive");
-  ff::parse_precision(c.precision);
-  ff::parse_pass_mode_streams(c.pass_mode);
-  ff::parse_graphs(c.graphs, /*cuda_backend=*/true);  // the name; the trainer checks the backend
-  ff::parse_profile_steps(c.profile_steps);
-  return c;
+// CLI11 reports a parse error over two lines ("...", "Run with --help ..."); the project's form is
+// one line on stderr. --help and --version are not errors: CLI11 prints them itself.
+bool is_subcommand(const CLI::App& app, const std::string& word) {
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (sub->get_name() == word) return true;
+  }
+  return false;
+}
+
+int report_parse_error(const CLI::App& app, const CLI::ParseError& e) {
+  if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+  std::cerr << "ffcuda: error: " << e.what() << " (see ffcuda --help)\n";
+  return 1;
 }
 
 int print_devices() {
@@ -124,15 +123,17 @@ int print_devices() {
 
 int main(int argc, char** argv) {
   CLI::App app{"ffcuda: Forward-Forward training engine (CUDA + CPU reference)"};
+  // A repeated option takes its last value, as argparse and most command lines do.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.set_version_flag("--version", ff::version_line());
   app.require_subcommand(1);
-  TrainOptions train_options;
+  ff::TrainConfig train_config;
   CLI::App* train = app.add_subcommand("train", "pretrain a network, then evaluate it");
-  add_train_options(*train, train_options);
+  add_train_options(*train, train_config);
   CLI::App* devices = app.add_subcommand("devices", "list the devices ffcuda can use");
-  TrainOptions bench_options;
   ff::BenchConfig bench_config;
   CLI::App* bench = app.add_subcommand("bench", "time the training step and slow evaluation");
-  add_train_options(*bench, bench_options);
+  add_train_options(*bench, bench_config.train);
   bench->add_option("--warmup", bench_config.warmup, "untimed steps first")->capture_default_str();
   bench->add_option("--iters", bench_config.iterations, "timed steps")->capture_default_str();
   bench->add_option("--eval-images", bench_config.eval_images, "images of the slow-eval timing")
@@ -151,19 +152,25 @@ int main(int argc, char** argv) {
   probe->add_option("--device", probe_request.device, "auto | cuda | cpu")->capture_default_str();
   probe->add_option("--out", probe_request.out_dir, "output folder");
 
+  // CLI11 would take an unknown first word for a stray argument ("A subcommand is required").
+  if (argc > 1 && argv[1][0] != '-' && !is_subcommand(app, argv[1])) {
+    std::cerr << "ffcuda: error: unknown subcommand '" << argv[1]
+              << "': use train, bench, probe or devices (see ffcuda --help)\n";
+    return 1;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return report_parse_error(app, e);
+  } catch (const ff::Error& e) {  // an unknown enum name, from add_enum_option
+    std::cerr << "ffcuda: error: " << e.what() << "\n";
+    return 1;
   }
   try {
     if (*devices) return print_devices();
-    if (*train) ff::run_training(finish_config(train_options));
+    if (*train) ff::run_training(train_config);
     if (*probe) ff::run_probe(probe_request);
-    if (*bench) {
-      bench_config.train = finish_config(bench_options);
-      ff::run_bench(bench_config);
-    }
+    if (*bench) ff::run_bench(bench_config);
     return 0;
   } catch (const ff::Error& e) {
     std::cerr << "ffcuda: error: " << e.what() << "\n";

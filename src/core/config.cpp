@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
+#include "ff/dataset.hpp"
 #include "ff/error.hpp"
 
 namespace ff {
@@ -44,6 +47,27 @@ double json_number(float value) {
   const auto end = std::to_chars(text, text + sizeof text - 1, value).ptr;
   *end = '\0';
   return std::strtod(text, nullptr);
+}
+
+std::string format_float(float value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", static_cast<double>(value));
+  return text;
+}
+
+void require_positive_finite(float value, const char* option) {
+  require(std::isfinite(value) && value > 0.0f,
+          std::string(option) + " must be a positive number; got " + format_float(value));
+}
+
+// Runs `check`, naming `option` in the message of the ff::Error it throws.
+template <class Check>
+void prefixed(const char* option, const Check& check) {
+  try {
+    check();
+  } catch (const Error& e) {
+    throw Error(std::string(option) + ": " + e.what());
+  }
 }
 
 }  // namespace
@@ -89,23 +113,9 @@ std::vector<int> parse_score_layers(const std::string& spec, int num_layers) {
   return layers;
 }
 
-GemmPrecision parse_precision(const std::string& name) {
-  if (name == "fp32") return GemmPrecision::kFp32;
-  if (name == "tf32") return GemmPrecision::kTf32;
-  if (name == "bf16") return GemmPrecision::kBf16;
-  throw Error("unknown --precision '" + name + "': use fp32, tf32 or bf16");
-}
-
-bool parse_pass_mode_streams(const std::string& name) {
-  if (name == "streams") return true;
-  if (name == "stacked") return false;
-  throw Error("unknown --pass-mode '" + name + "': use stacked or streams");
-}
-
-bool parse_graphs(const std::string& name, bool cuda_backend) {
-  if (name == "off") return false;
-  if (name == "auto") return cuda_backend;
-  require(name == "on", "unknown --graphs '" + name + "': use on, off or auto");
+bool resolve_graphs(GraphsMode mode, bool cuda_backend) {
+  if (mode == GraphsMode::kOff) return false;
+  if (mode == GraphsMode::kAuto) return cuda_backend;
   require(cuda_backend,
           "--graphs on needs the CUDA backend (the CPU runs ops as they are issued); use "
           "--graphs off or auto, or --device cuda");
@@ -128,29 +138,82 @@ float layer_threshold(const TrainConfig& config, int width) {
   return config.goodness == GoodnessMode::kSum ? static_cast<float>(width) : 2.0f;
 }
 
+std::vector<int> scoring_layers(const TrainConfig& config, int num_layers) {
+  const bool last_only = config.score_layers == "default" && config.algo == Algo::kBpGoodnessLast;
+  return parse_score_layers(last_only ? "last1" : config.score_layers, num_layers);
+}
+
+void validate_config(const TrainConfig& c) {
+  const Dataset layout = dataset_layout(c.dataset);
+  const int layers = static_cast<int>(parse_layers(c.layers_spec, layout.pixels()).size());
+  require(c.train_limit >= 0, "--train-limit must be >= 0 (0: every image); got " +
+                                  std::to_string(c.train_limit));
+  require(c.test_limit >= 0, "--test-limit must be >= 0 (0: every image); got " +
+                                 std::to_string(c.test_limit));
+  require(c.train_limit == 0 || c.train_limit >= c.batch,
+          "--train-limit " + std::to_string(c.train_limit) + " is fewer images than one batch of " +
+              std::to_string(c.batch) + "; lower --batch or raise --train-limit");
+  require(std::isfinite(c.threshold) && (c.threshold >= 0.0f || c.threshold == kDefaultThreshold),
+          "--threshold must be a finite number >= 0 (leave it out for the default: the layer "
+          "width for sum goodness, 2 for mean); got " + format_float(c.threshold));
+  require(c.epochs >= 0, "--epochs must be >= 0; got " + std::to_string(c.epochs));
+  require(c.batch > 0, "--batch must be positive; got " + std::to_string(c.batch));
+  require_positive_finite(c.lr, "--lr");
+  require(std::isfinite(c.momentum) && c.momentum >= 0.0f && c.momentum < 1.0f,
+          "--momentum must be in [0, 1); got " + format_float(c.momentum));
+  parse_profile_steps(c.profile_steps);
+  require(c.eval_every >= 0, "--eval-every must be >= 0 (0: evaluate only at the end); got " +
+                                 std::to_string(c.eval_every));
+  require(c.eval_batch > 0, "--eval-batch must be positive; got " + std::to_string(c.eval_batch));
+  require(c.fast_epochs >= 0, "--fast-epochs must be >= 0 (0: no fast classifier); got " +
+                                  std::to_string(c.fast_epochs));
+  require_positive_finite(c.fast_lr, "--fast-lr");
+  require(c.save_every >= 0, "--save-every must be >= 0; got " + std::to_string(c.save_every));
+  require(c.save_every == 0 || !c.save_path.empty(),
+          "--save-every needs --save PATH (where to write the checkpoint)");
+  prefixed("--score-layers", [&] { scoring_layers(c, layers); });
+  if (c.probe) {
+    require(c.probe_epochs > 0, "--probe-epochs must be positive; got " +
+                                    std::to_string(c.probe_epochs));
+    require_positive_finite(c.probe_lr, "--probe-lr");
+    prefixed("--probe-layers", [&] { parse_score_layers(c.probe_layers, layers); });
+  }
+  const int labels = task_num_labels(c.task, layout.num_classes);
+  require(c.algo != Algo::kBpCe || labels >= 2,
+          "--algo bp-ce needs a task with labels (not --task unsupervised)");
+  require(c.task != Task::kRotation || layout.height == layout.width,
+          "--task rotation needs square images; " + c.dataset + "'s are " +
+              std::to_string(layout.height) + "x" + std::to_string(layout.width));
+  require(c.task != Task::kJigsaw || (layout.height % 2 == 0 && layout.width % 2 == 0),
+          "--task jigsaw needs an even image height and width (2x2 patches)");
+  require(!(c.graphs == GraphsMode::kOn && c.device == DeviceChoice::kCpu),
+          "--graphs on needs the CUDA backend (the CPU runs ops as they are issued); use "
+          "--graphs off or auto, or --device cuda");
+}
+
 nlohmann::json config_to_json(const TrainConfig& c) {
   return nlohmann::json{
       {"dataset", c.dataset},
       {"data_dir", c.data_dir},
-      {"task", task_name(c.task)},
+      {"task", enum_name(c.task)},
       {"train_limit", c.train_limit},
       {"test_limit", c.test_limit},
       {"layers", c.layers_spec},
-      {"algo", c.algo},
-      {"goodness", c.goodness == GoodnessMode::kSum ? "sum" : "mean"},
+      {"algo", enum_name(c.algo)},
+      {"goodness", enum_name(c.goodness)},
       {"threshold", json_number(c.threshold)},
-      {"loss", c.loss == FfLossKind::kSoftplus ? "softplus" : "symba"},
+      {"loss", enum_name(c.loss)},
       {"epochs", c.epochs},
       {"batch", c.batch},
       {"lr", json_number(c.lr)},
-      {"optimizer", c.optimizer},
+      {"optimizer", enum_name(c.optimizer)},
       {"momentum", json_number(c.momentum)},
       {"seed", c.seed},
       {"reuse_layer1", c.reuse_layer1},
-      {"precision", c.precision},
-      {"pass_mode", c.pass_mode},
+      {"precision", enum_name(c.precision)},
+      {"pass_mode", enum_name(c.pass_mode)},
       {"overlap", c.overlap},
-      {"graphs", c.graphs},
+      {"graphs", enum_name(c.graphs)},
       {"score_layers", c.score_layers},
       {"eval_every", c.eval_every},
       {"eval_batch", c.eval_batch},
@@ -161,34 +224,49 @@ nlohmann::json config_to_json(const TrainConfig& c) {
       {"probe_epochs", c.probe_epochs},
       {"probe_lr", json_number(c.probe_lr)},
       {"probe_layers", c.probe_layers},
-      {"device", c.device},
+      {"device", enum_name(c.device)},
   };
 }
+
+namespace {
+
+template <class E>
+E enum_field(const nlohmann::json& j, const char* key) {
+  return parse_enum<E>(j.at(key).get<std::string>());
+}
+
+template <class E>
+E enum_field_or(const nlohmann::json& j, const char* key, E fallback) {
+  return j.contains(key) ? enum_field<E>(j, key) : fallback;
+}
+
+}  // namespace
 
 TrainConfig config_from_json(const nlohmann::json& j) {
   TrainConfig c;
   try {
     c.dataset = j.at("dataset");
     c.data_dir = j.at("data_dir");
-    c.task = parse_task(j.at("task"));
+    c.task = enum_field<Task>(j, "task");
     c.train_limit = j.at("train_limit");
     c.test_limit = j.at("test_limit");
     c.layers_spec = j.at("layers");
-    c.algo = j.at("algo");
-    c.goodness = j.at("goodness") == "mean" ? GoodnessMode::kMean : GoodnessMode::kSum;
+    c.algo = enum_field<Algo>(j, "algo");
+    c.goodness = enum_field<GoodnessMode>(j, "goodness");
     c.threshold = j.at("threshold");
-    c.loss = j.at("loss") == "symba" ? FfLossKind::kSymba : FfLossKind::kSoftplus;
+    c.loss = enum_field<FfLossKind>(j, "loss");
     c.epochs = j.at("epochs");
     c.batch = j.at("batch");
     c.lr = j.at("lr");
-    c.optimizer = j.at("optimizer");
+    c.optimizer = enum_field<OptimizerKind>(j, "optimizer");
     c.momentum = j.at("momentum");
     c.seed = j.at("seed");
+    // Fields added after the first checkpoints: absent means the value those runs had.
     c.reuse_layer1 = j.value("reuse_layer1", true);
-    c.precision = j.value("precision", "fp32");
-    c.pass_mode = j.value("pass_mode", "stacked");
+    c.precision = enum_field_or(j, "precision", GemmPrecision::kFp32);
+    c.pass_mode = enum_field_or(j, "pass_mode", PassMode::kStacked);
     c.overlap = j.value("overlap", true);
-    c.graphs = j.value("graphs", "auto");
+    c.graphs = enum_field_or(j, "graphs", GraphsMode::kAuto);
     c.score_layers = j.at("score_layers");
     c.eval_every = j.at("eval_every");
     c.eval_batch = j.at("eval_batch");
@@ -199,9 +277,12 @@ TrainConfig config_from_json(const nlohmann::json& j) {
     c.probe_epochs = j.at("probe_epochs");
     c.probe_lr = j.at("probe_lr");
     c.probe_layers = j.at("probe_layers");
-    c.device = j.at("device");
+    c.device = enum_field<DeviceChoice>(j, "device");
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("malformed configuration: ") + e.what());
+  } catch (const Error& e) {
+    throw Error(std::string("configuration: ") + e.what() +
+                " (written by another ffcuda version? run it with the version that wrote it)");
   }
   return c;
 }

@@ -47,8 +47,6 @@ void check_shape(const ImageSet& set, const Dataset& ds, const std::string& spli
 }
 
 void load_idx(Dataset& ds, const std::string& dir) {
-  ds.channels = 1;
-  ds.height = ds.width = 28;
   // read_idx_pair also accepts the .gz form of each name.
   ds.train = read_idx_pair(join(dir, "train-images-idx3-ubyte"),
                            join(dir, "train-labels-idx1-ubyte"));
@@ -57,8 +55,6 @@ void load_idx(Dataset& ds, const std::string& dir) {
 }
 
 void load_cifar10(Dataset& ds, const std::string& dir) {
-  ds.channels = 3;
-  ds.height = ds.width = 32;
   // Accept the extracted tarball folder inside dir as well as the files directly in dir.
   std::string base = dir;
   const std::string nested = join(dir, "cifar-10-batches-bin");
@@ -72,26 +68,37 @@ void load_cifar10(Dataset& ds, const std::string& dir) {
 }
 
 void load_svhn(Dataset& ds, const std::string& dir) {
-  ds.channels = 3;
-  ds.height = ds.width = 32;
   ds.train = read_svhn_mat(join(dir, "train_32x32.mat"));
   ds.test = read_svhn_mat(join(dir, "test_32x32.mat"));
 }
 
 }  // namespace
 
+Dataset dataset_layout(const std::string& name) {
+  Dataset ds;
+  ds.name = name;
+  ds.num_classes = 10;
+  if (name == "mnist" || name == "fashion-mnist") {
+    ds.channels = 1;
+    ds.height = ds.width = 28;
+  } else if (name == "cifar10" || name == "svhn") {
+    ds.channels = 3;
+    ds.height = ds.width = 32;
+  } else {
+    throw Error("unknown dataset '" + name + "'; valid names: " + kValidNames);
+  }
+  return ds;
+}
+
 Dataset load_dataset(const std::string& name, const std::string& dir) {
   const bool idx = name == "mnist" || name == "fashion-mnist";
-  if (!idx && name != "cifar10" && name != "svhn")
-    throw Error("unknown dataset '" + name + "'; valid names: " + kValidNames);
+  // Filled locally and returned whole: a failure leaves the caller nothing partial.
+  Dataset ds = dataset_layout(name);
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw Error("dataset directory " + dir + " for " + name + " not found; " +
                 how_to_get(name, dir));
 
-  Dataset ds;  // filled locally and returned whole: a failure leaves the caller nothing partial
-  ds.name = name;
-  ds.num_classes = 10;
   if (idx) load_idx(ds, dir);
   else if (name == "cifar10") load_cifar10(ds, dir);
   else load_svhn(ds, dir);

@@ -2,7 +2,8 @@
 // CPU) around each step after warm-up; median and spread over N single steps, the throughput of N
 // steps back to back, the per-phase split (each phase synchronised, so the split is of a slightly
 // perturbed step), the step's GEMMs alone (roofline ratio), and the slow evaluation with its
-// GEMMs alone.
+// GEMMs alone. The GEMMs timed alone are recorded from the real step and evaluation
+// (train/gemm_recorder.hpp), so the ratio cannot drift from what runs.
 #include "ff/bench.hpp"
 
 #include <algorithm>
@@ -16,6 +17,8 @@
 #include "ff/philox.hpp"
 #include "ff/run_log.hpp"
 #include "ff/trainer.hpp"
+#include "ff/version.hpp"
+#include "train/gemm_recorder.hpp"
 #include "train/phase.hpp"
 
 namespace ff {
@@ -75,37 +78,57 @@ nlohmann::json stats_json(const Stats& s) {
           {"mean_ms", s.mean * 1e3}};
 }
 
-// The slow evaluation's GEMMs (evaluate_slow: per chunk of --eval-batch images, layer 1 over the
-// images when layer-1 reuse is on, else over all C candidate rows, later layers over the C rows),
-// on scratch operands of the same shapes: the roofline reference of the evaluation.
-struct EvalGemms {
-  Array<float> x, y;  // scratch operands, [C * chunk x widest layer]
-  std::vector<FfTrainer::StepGemm> gemms;
-  double flops = 0;
-};
-
-EvalGemms slow_eval_gemms(Backend& backend, FfTrainer& trainer, const TrainConfig& config,
-                          size_t images) {
-  Mlp& net = trainer.network();
-  const int labels = trainer.num_labels();
-  const size_t chunk = std::min<size_t>(static_cast<size_t>(config.eval_batch), images);
-  int widest = 0;
-  for (int l = 0; l < net.num_layers(); ++l) widest = std::max({widest, net.in_width(l), net.out_width(l)});
-  EvalGemms e;
-  const size_t scratch = static_cast<size_t>(labels) * chunk * widest;
-  e.x = Array<float>(backend, std::vector<float>(scratch, 0.5f));
-  e.y = Array<float>(backend, scratch);
-  for (size_t start = 0; start < images; start += chunk) {
-    const int batch = static_cast<int>(std::min(chunk, images - start));
-    for (int l = 0; l < net.num_layers(); ++l) {
-      const int rows = l == 0 && config.reuse_layer1 ? batch : labels * batch;
-      const GemmDesc desc = linear_forward_desc(rows, net.in_width(l), net.out_width(l));
-      e.gemms.push_back({desc, net.weight(l), e.x.data(), e.y.data(), Epilogue::kBiasRelu,
-                         net.bias(l)});
-      e.flops += gemm_flops(desc);
+// Recorded GEMMs ready to run again: each operand is the recorded one where its memory is still
+// allocated (the step's: weights, activations, gradients), else scratch of the same extent filled
+// with 0.5 (the evaluation's chunk buffers, freed when it returned). The cost of a GEMM does not
+// depend on its values.
+class GemmReplay {
+ public:
+  GemmReplay(GemmRecorder& recorder, const std::vector<RecordedGemm>& gemms) : gemms_(gemms) {
+    size_t inputs = 0, outputs = 0;
+    for (const RecordedGemm& g : gemms_) {
+      inputs = std::max({inputs, gemm_a_span(g.desc), gemm_b_span(g.desc),
+                         static_cast<size_t>(g.desc.m)});
+      outputs = std::max(outputs, c_span(g.desc));
+    }
+    inputs_ = Array<float>(recorder, std::vector<float>(inputs, 0.5f));
+    outputs_ = Array<float>(recorder, std::vector<float>(outputs, 0.5f));
+    for (RecordedGemm& g : gemms_) {
+      g.a = live_or(recorder, g.a, gemm_a_span(g.desc), inputs_.data());
+      g.b = live_or(recorder, g.b, gemm_b_span(g.desc), inputs_.data());
+      g.c = const_cast<float*>(live_or(recorder, g.c, c_span(g.desc), outputs_.data()));
+      if (g.bias) g.bias = live_or(recorder, g.bias, static_cast<size_t>(g.desc.m), inputs_.data());
     }
   }
-  return e;
+  void run(Backend& backend) const {
+    for (const RecordedGemm& g : gemms_) backend.gemm(g.desc, g.a, g.b, g.c, g.epilogue, g.bias);
+  }
+
+ private:
+  static size_t c_span(const GemmDesc& d) { return operand_span(d.m, d.n, d.ldc); }
+  static const float* live_or(const GemmRecorder& recorder, const float* ptr, size_t elements,
+                              const float* scratch) {
+    return recorder.is_live(ptr, elements * sizeof(float)) ? ptr : scratch;
+  }
+  std::vector<RecordedGemm> gemms_;
+  Array<float> inputs_, outputs_;
+};
+
+double total_flops(const std::vector<RecordedGemm>& gemms) {
+  double flops = 0;
+  for (const RecordedGemm& g : gemms) flops += gemm_flops(g.desc);
+  return flops;
+}
+
+// The shapes of `gemms`, in order: what the step issued, for whoever reads the record.
+nlohmann::json gemm_list_json(const std::vector<RecordedGemm>& gemms) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const RecordedGemm& g : gemms) {
+    list.push_back({{"m", g.desc.m}, {"n", g.desc.n}, {"k", g.desc.k},
+                    {"trans_a", g.desc.trans_a == Trans::kT}, {"trans_b", g.desc.trans_b == Trans::kT},
+                    {"epilogue", static_cast<int>(g.epilogue)}});
+  }
+  return list;
 }
 
 }  // namespace
@@ -113,51 +136,62 @@ EvalGemms slow_eval_gemms(Backend& backend, FfTrainer& trainer, const TrainConfi
 nlohmann::json run_bench(const BenchConfig& bench) {
   require(bench.iterations > 0 && bench.warmup >= 0, "--iters must be > 0 and --warmup >= 0");
   TrainConfig config = bench.train;
+  validate_config(config);
   const size_t steps = static_cast<size_t>(bench.warmup + bench.iterations);
   const Dataset data = synthetic_dataset(config.dataset, steps * config.batch,
                                          static_cast<size_t>(bench.eval_images));
-  std::unique_ptr<Backend> backend = make_backend(config.device);
-  backend->set_gemm_precision(parse_precision(config.precision));
-  FfTrainer trainer(*backend, config, data);
+  std::unique_ptr<Backend> device = make_backend(enum_name(config.device));
+  device->set_gemm_precision(config.precision);
+  // Every op goes through the recorder, so the GEMMs timed alone are those the step issued.
+  GemmRecorder recorder(*device);
+  Backend* backend = &recorder;
+  Trainer trainer(recorder, config, data);
+  StepRunner& runner = trainer.steps();
   // With graphs, step 1 runs as issued and step 2 is captured: both belong to the warm-up.
-  require(!parse_graphs(config.graphs, backend->kind() == DeviceKind::kCuda) || bench.warmup >= 2,
+  require(!resolve_graphs(config.graphs, backend->kind() == DeviceKind::kCuda) || bench.warmup >= 2,
           "--warmup must be at least 2 when steps are captured as CUDA graphs (step 1 runs as "
           "issued, step 2 is captured); raise --warmup or use --graphs off");
   std::printf("bench: %s, %s %s, batch %d, %s images, precision %s, pass mode %s, overlap %s, "
               "graphs %s, device %s\n",
-              config.algo.c_str(), config.layers_spec.c_str(), task_name(config.task).c_str(),
-              config.batch, config.dataset.c_str(), config.precision.c_str(),
-              config.pass_mode.c_str(), config.overlap ? "on" : "off", config.graphs.c_str(),
+              enum_name(config.algo).c_str(), config.layers_spec.c_str(),
+              task_name(config.task).c_str(), config.batch, config.dataset.c_str(),
+              enum_name(config.precision).c_str(), enum_name(config.pass_mode).c_str(),
+              config.overlap ? "on" : "off", enum_name(config.graphs).c_str(),
               backend->name().c_str());
 
-  trainer.begin_epoch(0);
-  for (int i = 0; i < bench.warmup; ++i) trainer.train_step(0, i);
-  trainer.seek(0, bench.warmup);
+  runner.begin_epoch(0);
+  for (int i = 0; i < bench.warmup; ++i) runner.train_step(0, i);
+  runner.seek(0, bench.warmup);
   const Stats step = stats_of(time_each(*backend, bench.iterations, [&](int i) {
-    trainer.train_step(0, bench.warmup + i);
+    runner.train_step(0, bench.warmup + i);
   }));
   // Back to back, one synchronisation: the throughput a training run sees (host wall clock, so
   // launch overhead the GPU hides is included when it is not hidden).
-  trainer.seek(0, bench.warmup);
+  runner.seek(0, bench.warmup);
   backend->synchronize();
   const auto start = Clock::now();
-  for (int i = 0; i < bench.iterations; ++i) trainer.train_step(0, bench.warmup + i);
+  for (int i = 0; i < bench.iterations; ++i) runner.train_step(0, bench.warmup + i);
   backend->synchronize();
   const double back_to_back =
       std::chrono::duration<double>(Clock::now() - start).count() / bench.iterations;
 
-  // Phase timing synchronises inside the step, so these steps run uncaptured (no graph replay).
+  // Phase timing synchronises inside the step, so these steps run uncaptured (no graph replay);
+  // the first of them is recorded: its GEMMs are the step's.
   PhaseTimes phases;
-  trainer.seek(0, bench.warmup);
-  trainer.set_phase_times(&phases);
-  for (int i = 0; i < bench.iterations; ++i) trainer.train_step(0, bench.warmup + i);
-  trainer.set_phase_times(nullptr);
+  runner.seek(0, bench.warmup);
+  runner.set_phase_times(&phases);
+  std::vector<RecordedGemm> step_gemms;
+  for (int i = 0; i < bench.iterations; ++i) {
+    if (i == 0) recorder.start_recording();
+    runner.train_step(0, bench.warmup + i);
+    if (i == 0) step_gemms = recorder.stop_recording();
+  }
+  runner.set_phase_times(nullptr);
 
-  const std::vector<FfTrainer::StepGemm> gemms = trainer.step_gemms();
-  double flops = 0;
-  for (const auto& g : gemms) flops += gemm_flops(g.desc);
+  const double flops = total_flops(step_gemms);
+  const GemmReplay step_replay(recorder, step_gemms);
   const Stats gemm_only = stats_of(time_each(*backend, bench.iterations, [&](int) {
-    for (const auto& g : gemms) backend->gemm(g.desc, g.a, g.b, g.c, g.epilogue, g.bias);
+    step_replay.run(*backend);
   }));
 
   nlohmann::json result{
@@ -168,14 +202,17 @@ nlohmann::json run_bench(const BenchConfig& bench) {
       {"step", stats_json(step)},
       {"step_back_to_back_ms", back_to_back * 1e3},
       {"samples_per_s", config.batch / back_to_back},
+      {"schema", kSchemaVersion},
+      {"ffcuda", version_line()},
       {"step_gemm_flops", flops},
+      {"step_gemms", gemm_list_json(step_gemms)},
       {"tflops", flops / back_to_back * 1e-12},
       {"gemms_alone", stats_json(gemm_only)},
       {"gemm_tflops", flops / gemm_only.median * 1e-12},
       {"step_over_gemms", step.median / gemm_only.median},
       // Whether the timed steps replayed a captured graph (--graphs resolved for this backend,
       // and at least two warm-up steps: the first runs as issued, the second is captured).
-      {"graph_replayed", trainer.step_is_captured()},
+      {"graph_replayed", runner.step_is_captured()},
   };
   double phase_total = 0;
   for (const auto& [name, seconds] : phases.seconds) phase_total += seconds;
@@ -184,21 +221,23 @@ nlohmann::json run_bench(const BenchConfig& bench) {
                               {"fraction", seconds / phase_total}};
   }
 
-  if (trainer.num_labels() >= 2 && !trainer.has_head() && bench.eval_images > 0) {
-    trainer.evaluate_slow(trainer.test_split(), config.test_seed);  // warm-up
+  Evaluator& evaluator = trainer.evaluator();
+  if (evaluator.classifies_slowly() && bench.eval_images > 0) {
+    recorder.start_recording();
+    evaluator.evaluate_slow(trainer.test_split(), config.test_seed);  // warm-up, recorded
+    const std::vector<RecordedGemm> eval_gemms = recorder.stop_recording();
     const Stats eval = stats_of(time_each(*backend, 3, [&](int) {
-      trainer.evaluate_slow(trainer.test_split(), config.test_seed);
+      evaluator.evaluate_slow(trainer.test_split(), config.test_seed);
     }));
     result["slow_eval"] = stats_json(eval);
     result["slow_eval"]["images"] = bench.eval_images;
     result["slow_eval"]["images_per_s"] = bench.eval_images / eval.median;
-    const EvalGemms eval_gemms =
-        slow_eval_gemms(*backend, trainer, config, static_cast<size_t>(bench.eval_images));
-    const Stats eval_gemm_only = stats_of(time_each(*backend, 3, [&](int) {
-      for (const auto& g : eval_gemms.gemms) backend->gemm(g.desc, g.a, g.b, g.c, g.epilogue, g.bias);
-    }));
-    result["slow_eval"]["gemm_flops"] = eval_gemms.flops;
-    result["slow_eval"]["tflops"] = eval_gemms.flops / eval.median * 1e-12;
+    const double eval_flops = total_flops(eval_gemms);
+    const GemmReplay eval_replay(recorder, eval_gemms);
+    const Stats eval_gemm_only =
+        stats_of(time_each(*backend, 3, [&](int) { eval_replay.run(*backend); }));
+    result["slow_eval"]["gemm_flops"] = eval_flops;
+    result["slow_eval"]["tflops"] = eval_flops / eval.median * 1e-12;
     result["slow_eval"]["gemms_alone"] = stats_json(eval_gemm_only);
     result["slow_eval"]["eval_over_gemms"] = eval.median / eval_gemm_only.median;
   }
@@ -207,7 +246,7 @@ nlohmann::json run_bench(const BenchConfig& bench) {
               step.median * 1e3, step.min * 1e3, step.max * 1e3, back_to_back * 1e3);
   std::printf("throughput  %.0f samples/s, %.3f TFLOP/s (%.2f GFLOP per step)\n",
               config.batch / back_to_back, flops / back_to_back * 1e-12, flops * 1e-9);
-  std::printf("graphs      %s\n", trainer.step_is_captured()
+  std::printf("graphs      %s\n", runner.step_is_captured()
                                       ? "the timed steps replayed a captured CUDA graph"
                                       : "steps issued op by op (no capture)");
   std::printf("GEMMs alone median %.3f ms (%.3f TFLOP/s); step / GEMMs = %.2f\n",

@@ -5,7 +5,7 @@
 
 #include "ff/error.hpp"
 #include "ff/network.hpp"
-#include "ff/trainer.hpp"
+#include "ff/step_runner.hpp"
 
 namespace ff {
 
@@ -18,7 +18,7 @@ LinearClassifierResult train_linear_classifier(Backend& backend, const LinearCla
   // Zero initialisation: the problem is convex, and zeros make it independent of any draw.
   Array<float> params(backend, std::vector<float>(weight_count + c.classes, 0.0f));
   Array<float> grads(backend, params.size());
-  Optimizer optimizer(backend, params.size(), "adam", c.lr, 0.0f);
+  Optimizer optimizer(backend, params.size(), OptimizerKind::kAdam, c.lr, 0.0f);
   float* weight = params.data();
   float* bias = params.data() + weight_count;
 

@@ -49,11 +49,9 @@ Mlp::Mlp(Backend& backend, std::vector<int> dims, uint64_t seed) : dims_(std::mo
   backend.fill(grads_.data(), total, 0.0f);
 }
 
-Optimizer::Optimizer(Backend& backend, size_t count, std::string kind, float lr, float momentum)
-    : backend_(&backend), kind_(std::move(kind)), lr_(lr), momentum_(momentum),
-      m_(backend, count), v_(backend, kind_ == "adam" ? count : 0) {
-  require(kind_ == "adam" || kind_ == "sgd",
-          "unknown --optimizer '" + kind_ + "': use adam or sgd");
+Optimizer::Optimizer(Backend& backend, size_t count, OptimizerKind kind, float lr, float momentum)
+    : backend_(&backend), kind_(kind), lr_(lr), momentum_(momentum),
+      m_(backend, count), v_(backend, kind_ == OptimizerKind::kAdam ? count : 0) {
   backend.fill(m_.data(), m_.size(), 0.0f);
   if (v_.size()) backend.fill(v_.data(), v_.size(), 0.0f);
 }
@@ -75,7 +73,7 @@ void Optimizer::enqueue_scheduled_step(Array<float>& params, const Array<float>&
 }
 
 void Optimizer::enqueue(const AdamSpec& adam, Array<float>& params, const Array<float>& grads) {
-  if (kind_ == "adam") {
+  if (is_adam()) {
     backend_->adam(adam, params.data(), grads.data(), m_.data(), v_.data(), params.size());
   } else {
     backend_->sgd_momentum(lr_, momentum_, params.data(), grads.data(), m_.data(), params.size());

@@ -22,22 +22,23 @@ LabelledFeatures labelled(const Array<float>& features, const ResidentSplit& spl
 
 }  // namespace
 
-LinearClassifierResult linear_readout(Backend& backend, FfTrainer& trainer, const Dataset& dataset,
+LinearClassifierResult linear_readout(Backend& backend, Trainer& trainer, const Dataset& dataset,
                                       const ReadoutConfig& config) {
   NvtxRange range(config.what.c_str());
   const auto start = std::chrono::steady_clock::now();
   std::string layer_names;
   LinearClassifierConfig classifier;
   for (int l : config.layers) {
-    classifier.width += trainer.network().out_width(l);
+    classifier.width += trainer.model().network().out_width(l);
     if (!layer_names.empty()) layer_names += ',';
     layer_names += std::to_string(l + 1);
   }
   std::printf("%s: features of layers %s (%d values per image), computed once...\n",
               config.what.c_str(), layer_names.c_str(), classifier.width);
   std::fflush(stdout);
-  const Array<float> train_features = trainer.extract_features(trainer.train_split(), config.layers);
-  const Array<float> test_features = trainer.extract_features(trainer.test_split(), config.layers);
+  Evaluator& evaluator = trainer.evaluator();
+  const Array<float> train_features = evaluator.extract_features(trainer.train_split(), config.layers);
+  const Array<float> test_features = evaluator.extract_features(trainer.test_split(), config.layers);
   classifier.classes = dataset.num_classes;
   classifier.epochs = config.epochs;
   classifier.batch = config.batch;

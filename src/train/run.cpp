@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "ff/backend.hpp"
@@ -16,6 +17,7 @@
 #include "ff/train_checkpoint.hpp"
 #include "ff/run_log.hpp"
 #include "ff/trainer.hpp"
+#include "ff/version.hpp"
 
 namespace ff {
 
@@ -31,7 +33,7 @@ std::string default_out_dir(const TrainConfig& c) {
   const std::time_t now = std::time(nullptr);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-  return "runs/" + c.dataset + "-" + task_name(c.task) + "-" + c.algo + "-" + stamp;
+  return "runs/" + c.dataset + "-" + task_name(c.task) + "-" + enum_name(c.algo) + "-" + stamp;
 }
 
 std::string format_losses(const std::vector<double>& losses) {
@@ -61,18 +63,20 @@ void require_finite_losses(const std::vector<double>& losses, int epoch, const T
 
 }  // namespace
 
-nlohmann::json evaluate_trained(Backend& backend, FfTrainer& trainer, const Dataset& dataset,
+nlohmann::json evaluate_trained(Backend& backend, Trainer& trainer, const Dataset& dataset,
                                 const TrainConfig& config) {
   nlohmann::json result;
-  if (trainer.has_head()) {
+  Evaluator& evaluator = trainer.evaluator();
+  const bool has_head = trainer.model().has_head();
+  if (has_head) {
     std::printf("evaluating: the bp-ce head on the %s labels...\n", task_name(config.task).c_str());
     std::fflush(stdout);
-    result["head_acc"] = trainer.evaluate_head(trainer.test_split(), config.test_seed);
+    result["head_acc"] = evaluator.evaluate_head(trainer.test_split(), config.test_seed);
     result["task_acc"] = result["head_acc"];
   } else if (trainer.num_labels() >= 2) {
     std::printf("evaluating: slow classification over %d labels...\n", trainer.num_labels());
     std::fflush(stdout);
-    const SlowEvalResult slow = trainer.evaluate_slow(trainer.test_split(), config.test_seed);
+    const SlowEvalResult slow = evaluator.evaluate_slow(trainer.test_split(), config.test_seed);
     result["task_acc"] = slow.accuracy;
     result["per_layer_acc"] = slow.per_layer;
     if (config.task == Task::kSupervised) result["slow_acc"] = slow.accuracy;
@@ -80,15 +84,15 @@ nlohmann::json evaluate_trained(Backend& backend, FfTrainer& trainer, const Data
   // The fast classifier reads out the class: for supervised FF and for unsupervised FF (where it is
   // SPEC.md's "linear classifier"); pretext tasks are read out by the probe instead.
   const bool class_task = config.task == Task::kSupervised || config.task == Task::kUnsupervised;
-  if (class_task && config.fast_epochs > 0 && !trainer.has_head()) {
-    ReadoutConfig fast{trainer.score_layers(), config.fast_epochs, config.fast_lr, config.batch,
+  if (class_task && config.fast_epochs > 0 && !has_head) {
+    ReadoutConfig fast{evaluator.score_layers(), config.fast_epochs, config.fast_lr, config.batch,
                        config.seed, "fast classifier"};
     const LinearClassifierResult r = linear_readout(backend, trainer, dataset, fast);
     result["fast_acc"] = r.test_accuracy;
     result["fast_loss"] = r.epoch_loss;
   }
   if (config.probe) {
-    ReadoutConfig probe{parse_score_layers(config.probe_layers, trainer.network().num_layers()),
+    ReadoutConfig probe{parse_score_layers(config.probe_layers, trainer.model().network().num_layers()),
                         config.probe_epochs, config.probe_lr, config.batch, config.seed, "probe"};
     const LinearClassifierResult r = linear_readout(backend, trainer, dataset, probe);
     result["probe_acc"] = r.test_accuracy;
@@ -123,23 +127,27 @@ nlohmann::json run_probe(const ProbeRequest& request) {
   TrainConfig config = checkpoint_config(checkpoint, request.checkpoint_path);
   if (!request.data_dir.empty()) config.data_dir = request.data_dir;
   if (config.data_dir.empty()) config.data_dir = "data/" + config.dataset;
-  config.device = request.device;
+  config.device = parse_enum<DeviceChoice>(request.device);
   config.probe = true;
   config.probe_epochs = request.probe_epochs;
   config.probe_lr = request.probe_lr;
   config.probe_layers = request.probe_layers;
   config.fast_epochs = 0;
   config.out_dir = request.out_dir.empty() ? default_out_dir(config) + "-probe" : request.out_dir;
-  std::unique_ptr<Backend> backend = make_backend(config.device);
+  validate_config(config);  // the probe's options against the saved network, before any data
+  std::unique_ptr<Backend> backend = make_backend(enum_name(config.device));
   Dataset dataset = load_dataset(config.dataset, config.data_dir);
-  limit_images(dataset.train, config.train_limit, dataset.pixels());
-  limit_images(dataset.test, config.test_limit, dataset.pixels());
-  FfTrainer trainer(*backend, config, dataset);
-  const int epoch = restore_training_checkpoint(checkpoint, request.checkpoint_path, trainer, config, false);
+  limit_images(dataset.train, static_cast<size_t>(config.train_limit), dataset.pixels());
+  limit_images(dataset.test, static_cast<size_t>(config.test_limit), dataset.pixels());
+  Trainer trainer(*backend, config, dataset);
+  const int epoch = restore_training_checkpoint(checkpoint, request.checkpoint_path,
+                                                trainer.model(), config, false);
   std::printf("probing %s (%s, %s, %d epochs of pretraining) on %s\n",
               request.checkpoint_path.c_str(), config.dataset.c_str(), task_name(config.task).c_str(),
               epoch, backend->name().c_str());
   nlohmann::json result = evaluate_trained(*backend, trainer, dataset, config);
+  result["schema"] = kSchemaVersion;
+  result["ffcuda"] = version_line();
   result["device"] = backend->name();
   result["checkpoint"] = request.checkpoint_path;
   result["pretrain_epochs"] = epoch;
@@ -154,56 +162,64 @@ nlohmann::json run_probe(const ProbeRequest& request) {
 
 nlohmann::json run_training(TrainConfig config) {
   const auto run_start = Clock::now();
-  parse_algo(config.algo);  // reject an unknown --algo before any slow work
-  require(config.epochs >= 0, "--epochs must be >= 0");
+  // Everything that can be refused is refused before any slow work: the options, then the
+  // checkpoint to resume (its config must match), then the backend.
+  validate_config(config);
   if (config.data_dir.empty()) config.data_dir = "data/" + config.dataset;
   if (config.out_dir.empty()) config.out_dir = default_out_dir(config);
-  parse_layers(config.layers_spec, 0);  // reject a malformed --layers before any slow work
-  std::unique_ptr<Backend> backend = make_backend(config.device);
-  backend->set_gemm_precision(parse_precision(config.precision));
+  std::optional<Checkpoint> resume;
+  if (!config.resume_path.empty()) {
+    resume = load_checkpoint(config.resume_path);
+    checkpoint_config(*resume, config.resume_path);
+    require_matching_config(*resume, config.resume_path, config);
+  }
+  std::unique_ptr<Backend> backend = make_backend(enum_name(config.device));
+  backend->set_gemm_precision(config.precision);
 
   Dataset dataset = load_dataset(config.dataset, config.data_dir);
-  limit_images(dataset.train, config.train_limit, dataset.pixels());
-  limit_images(dataset.test, config.test_limit, dataset.pixels());
+  limit_images(dataset.train, static_cast<size_t>(config.train_limit), dataset.pixels());
+  limit_images(dataset.test, static_cast<size_t>(config.test_limit), dataset.pixels());
   std::printf("dataset %s: %zu train, %zu test images, %dx%dx%d\n", dataset.name.c_str(),
               dataset.train.count, dataset.test.count, dataset.channels, dataset.height,
               dataset.width);
 
   std::filesystem::create_directories(config.out_dir);
-  FfTrainer trainer(*backend, config, dataset);
+  Trainer trainer(*backend, config, dataset);
+  StepRunner& steps = trainer.steps();
   int first_epoch = 0;
-  if (!config.resume_path.empty()) {
-    const Checkpoint checkpoint = load_checkpoint(config.resume_path);
-    first_epoch = restore_training_checkpoint(checkpoint, config.resume_path, trainer, config, true);
+  if (resume) {
+    first_epoch =
+        restore_training_checkpoint(*resume, config.resume_path, trainer.model(), config, true);
     std::printf("resumed from %s at epoch %d\n", config.resume_path.c_str(), first_epoch + 1);
   }
   JsonLines metrics(config.out_dir + "/metrics.jsonl", first_epoch > 0);
 
   std::printf("device %s; network %s, %zu parameters; task %s (%d labels); %d steps/epoch\n",
               backend->name().c_str(), config.layers_spec.c_str(),
-              trainer.network().parameter_count(), task_name(config.task).c_str(),
-              trainer.num_labels(), trainer.steps_per_epoch());
+              trainer.model().network().parameter_count(), task_name(config.task).c_str(),
+              trainer.num_labels(), steps.steps_per_epoch());
   std::fflush(stdout);
 
   double train_seconds = 0.0;
   for (int epoch = first_epoch; epoch < config.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
-    const std::vector<double> loss = trainer.train_epoch(epoch);
+    const std::vector<double> loss = steps.train_epoch(epoch);
     backend->synchronize();
     require_finite_losses(loss, epoch, config);
     const double epoch_seconds = seconds_since(epoch_start);
     train_seconds += epoch_seconds;
-    const double samples_per_s = trainer.steps_per_epoch() * config.batch / epoch_seconds;
-    nlohmann::json record{{"epoch", epoch + 1},
+    const double samples_per_s = steps.steps_per_epoch() * config.batch / epoch_seconds;
+    nlohmann::json record{{"schema", kSchemaVersion},
+                          {"epoch", epoch + 1},
                           {"loss", loss},
                           {"train_samples_per_s", samples_per_s},
                           {"epoch_s", epoch_seconds}};
     const bool evaluate_now = config.eval_every > 0 && (epoch + 1) % config.eval_every == 0 &&
-                              epoch + 1 < config.epochs && trainer.num_labels() >= 2 &&
-                              !trainer.has_head();
+                              epoch + 1 < config.epochs && trainer.evaluator().classifies_slowly();
     char evaluation[64] = "";
     if (evaluate_now) {
-      const SlowEvalResult slow = trainer.evaluate_slow(trainer.test_split(), config.test_seed);
+      const SlowEvalResult slow =
+          trainer.evaluator().evaluate_slow(trainer.test_split(), config.test_seed);
       record[config.task == Task::kSupervised ? "slow_acc" : "task_acc"] = slow.accuracy;
       record["per_layer_acc"] = slow.per_layer;
       std::snprintf(evaluation, sizeof evaluation, "  test %.2f%%", slow.accuracy * 100);
@@ -213,7 +229,7 @@ nlohmann::json run_training(TrainConfig config) {
     const bool last_epoch = epoch + 1 == config.epochs;
     if (!config.save_path.empty() &&
         (last_epoch || (config.save_every > 0 && (epoch + 1) % config.save_every == 0))) {
-      save_training_checkpoint(config.save_path, trainer, config, epoch + 1);
+      save_training_checkpoint(config.save_path, trainer.model(), config, epoch + 1);
     }
     const double eta = train_seconds / (epoch + 1 - first_epoch) * (config.epochs - epoch - 1);
     std::printf("epoch %d/%d  loss %s  %.0f samples/s  ETA %s%s\n", epoch + 1, config.epochs,
@@ -223,10 +239,12 @@ nlohmann::json run_training(TrainConfig config) {
   }
 
   nlohmann::json result = evaluate_trained(*backend, trainer, dataset, config);
+  result["schema"] = kSchemaVersion;
+  result["ffcuda"] = version_line();
   result["device"] = backend->name();
   result["train_seconds"] = train_seconds;
   result["elapsed_s"] = seconds_since(run_start);
-  result["parameters"] = trainer.network().parameter_count();
+  result["parameters"] = trainer.model().network().parameter_count();
   result["config"] = config_to_json(config);
   nlohmann::json final_record = result;
   final_record.erase("config");

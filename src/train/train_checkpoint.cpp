@@ -82,21 +82,30 @@ void restore_mlp_tensors(const Checkpoint& checkpoint, const std::string& path,
 
 }  // namespace
 
-void save_training_checkpoint(const std::string& path, FfTrainer& trainer,
-                              const TrainConfig& config, int next_epoch) {
+void save_training_checkpoint(const std::string& path, Model& model, const TrainConfig& config,
+                              int next_epoch) {
   Checkpoint checkpoint;
-  add_mlp_tensors(checkpoint, TensorNames{false}, trainer.network(), trainer.optimizer());
-  if (trainer.has_head()) {
-    add_mlp_tensors(checkpoint, TensorNames{true}, trainer.head(), trainer.head_optimizer());
+  add_mlp_tensors(checkpoint, TensorNames{false}, model.network(), model.optimizer());
+  if (model.has_head()) {
+    add_mlp_tensors(checkpoint, TensorNames{true}, model.head(), model.head_optimizer());
   }
+  checkpoint.metadata["schema"] = std::to_string(kSchemaVersion);
   checkpoint.metadata["config"] = config_to_json(config).dump();
   checkpoint.metadata["next_epoch"] = std::to_string(next_epoch);
-  checkpoint.metadata["optimizer_steps"] = std::to_string(trainer.optimizer().steps_taken());
-  checkpoint.metadata["dims"] = nlohmann::json(trainer.network().dims()).dump();
+  checkpoint.metadata["optimizer_steps"] = std::to_string(model.optimizer().steps_taken());
+  checkpoint.metadata["dims"] = nlohmann::json(model.network().dims()).dump();
   save_checkpoint(path, checkpoint);
 }
 
 TrainConfig checkpoint_config(const Checkpoint& checkpoint, const std::string& path) {
+  // Schema 1 checkpoints from before the schema field carry the same metadata: absent means 1.
+  const int64_t schema = checkpoint.metadata.count("schema")
+                             ? metadata_integer(checkpoint, path, "schema")
+                             : 1;
+  require(schema <= kSchemaVersion,
+          path + ": the checkpoint has schema version " + std::to_string(schema) +
+              ", this ffcuda reads up to version " + std::to_string(kSchemaVersion) +
+              "; use the ffcuda version that wrote it, or a newer one");
   const auto found = checkpoint.metadata.find("config");
   require(found != checkpoint.metadata.end(), path + ": the checkpoint has no config metadata");
   try {
@@ -108,8 +117,8 @@ TrainConfig checkpoint_config(const Checkpoint& checkpoint, const std::string& p
   }
 }
 
-int restore_training_checkpoint(const Checkpoint& checkpoint, const std::string& path,
-                                FfTrainer& trainer, const TrainConfig& config, bool with_optimizer) {
+void require_matching_config(const Checkpoint& checkpoint, const std::string& path,
+                             const TrainConfig& config) {
   const nlohmann::json saved = config_to_json(checkpoint_config(checkpoint, path));
   const nlohmann::json wanted = config_to_json(config);
   std::string mismatches;
@@ -121,12 +130,16 @@ int restore_training_checkpoint(const Checkpoint& checkpoint, const std::string&
   }
   require(mismatches.empty(), path + ": the checkpoint was made with a different configuration: " +
                                   mismatches + "; pass the same options, or start a new run");
+}
 
-  restore_mlp_tensors(checkpoint, path, TensorNames{false}, trainer.network(), trainer.optimizer(),
+int restore_training_checkpoint(const Checkpoint& checkpoint, const std::string& path,
+                                Model& model, const TrainConfig& config, bool with_optimizer) {
+  require_matching_config(checkpoint, path, config);
+  restore_mlp_tensors(checkpoint, path, TensorNames{false}, model.network(), model.optimizer(),
                       with_optimizer);
-  if (trainer.has_head()) {
-    restore_mlp_tensors(checkpoint, path, TensorNames{true}, trainer.head(),
-                        trainer.head_optimizer(), with_optimizer);
+  if (model.has_head()) {
+    restore_mlp_tensors(checkpoint, path, TensorNames{true}, model.head(), model.head_optimizer(),
+                        with_optimizer);
   }
   return static_cast<int>(metadata_integer(checkpoint, path, "next_epoch"));
 }

@@ -1,0 +1,47 @@
+// Evaluation of a trained Model on a resident split: slow (goodness) classification, the bp-ce
+// head, and the features the fast classifier and the probe train on. All three run one chunked
+// forward (src/train/chunked_forward.hpp) and differ in what they read from it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "ff/backend.hpp"
+#include "ff/config.hpp"
+#include "ff/model.hpp"
+#include "ff/resident_split.hpp"
+
+namespace ff {
+
+struct SlowEvalResult {
+  double accuracy = 0.0;          // scoring layers summed
+  std::vector<double> per_layer;  // each hidden layer scored alone
+};
+
+class Evaluator {
+ public:
+  Evaluator(Backend& backend, const TrainConfig& config, Model& model, const TaskShape& shape);
+
+  // Whether the input carries the task's labels, so slow classification applies (a labelled task,
+  // not bp-ce).
+  bool classifies_slowly() const;
+  // Slow classification of `split` under the task's labels, transforms drawn from `seed`.
+  SlowEvalResult evaluate_slow(const ResidentSplit& split, uint64_t seed);
+  // bp-ce: accuracy of the classification head on the task's labels.
+  double evaluate_head(const ResidentSplit& split, uint64_t seed);
+  // Normalised activities of `layers` for every image of `split`, input carrying the neutral label
+  // of the task (no label where the task or the algorithm has none), images untransformed:
+  // [count x sum widths].
+  Array<float> extract_features(const ResidentSplit& split, const std::vector<int>& layers);
+  // The layers slow classification sums (--score-layers).
+  const std::vector<int>& score_layers() const { return score_layers_; }
+
+ private:
+  Backend& backend_;
+  const TrainConfig config_;
+  Model& model_;
+  const TaskShape shape_;
+  const std::vector<int> score_layers_;
+};
+
+}  // namespace ff

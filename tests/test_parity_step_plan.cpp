@@ -106,8 +106,9 @@ TEST_P(ParityStepPlan, MatchesTheCpuRunningThePlanSerially) {
         << "loss " << i;
   }
   EXPECT_NEAR(gpu.accuracy, cpu.accuracy, 2.0 / 64);  // a near-tie may flip
-  EXPECT_TRUE(close_to("weights after 2 epochs", gpu.weights, cpu.weights, bf16 ? 2e-3 : 1e-4,
-                       bf16 ? 2e-2 : 1e-3));
+  // 2 epochs of 21 Adam steps: a sign-flipped ReLU unit may drift by up to 2 * 42 * lr.
+  EXPECT_TRUE(weights_agree("weights after 2 epochs", gpu.weights, cpu.weights, bf16 ? 2e-3 : 1e-4,
+                            bf16 ? 2e-2 : 1e-3, 1e-3, 2.0 * 42 * config.lr));
 }
 
 TEST_P(ParityStepPlan, TwoGpuRunsAreBitIdentical) {
@@ -174,7 +175,12 @@ TEST_P(ParityBf16Gemm, EveryDescriptorMatchesTheCpuEmulation) {
                bias ? b.gpu.data() : nullptr);
     const std::vector<float> got = out.gpu.download(), want = out.cpu.download();
     for (float v : got) ASSERT_TRUE(std::isfinite(v)) << p.name << ": unwritten or non-finite";
-    EXPECT_LT(testing_util::relative_frobenius(got, want), 1e-5) << p.name;
+    // Both sides multiply the same bf16-rounded operands exactly (8-bit mantissas: products fit
+    // in fp32); only the fp32 accumulation differs. Hopper's tensor cores accumulate in blocks
+    // with their own internal ordering and truncation, which a review estimated at 3e-6 to 8e-6
+    // relative (Frobenius) at k = 2000; 5e-5 leaves margin, while a wrong operand rounding (one
+    // bf16 ulp, ~4e-3) or a dropped term still fails.
+    EXPECT_LT(testing_util::relative_frobenius(got, want), 5e-5) << p.name;
   }
 }
 

@@ -50,8 +50,10 @@ TEST_P(ParityTrainer, TwentyStepsMatchTheCpu) {
     // fp32 on both sides; summation orders differ (CUB trees vs loops), 20 Adam steps amplify it.
     EXPECT_NEAR(gpu_loss[i], cpu_loss[i], 1e-3 * (1 + std::fabs(cpu_loss[i]))) << "loss " << i;
   }
-  EXPECT_TRUE(close_to("weights after 20 steps", gpu.model().network().params().download(),
-                       cpu.model().network().params().download(), 1e-4, 1e-3));
+  // 20 Adam steps at lr 1e-3: a sign-flipped ReLU unit may drift by up to 2 * 20 * lr.
+  EXPECT_TRUE(weights_agree("weights after 20 steps", gpu.model().network().params().download(),
+                            cpu.model().network().params().download(), 1e-4, 1e-3, 1e-3,
+                            2.0 * 20 * config.lr));
   if (cpu.model().has_head()) {
     EXPECT_NEAR(gpu.evaluator().evaluate_head(gpu.test_split(), 1), cpu.evaluator().evaluate_head(cpu.test_split(), 1),
                 2.0 / 64);  // a near-tie may flip

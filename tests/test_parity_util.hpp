@@ -168,6 +168,40 @@ template <class T>
   return ::testing::AssertionSuccess();
 }
 
+// Weights of a GPU training run against the CPU's. Adam normalises each update to ~lr whatever the
+// gradient's size, so a weight whose gradient is pure rounding noise (a ReLU unit on its boundary,
+// whose sign then flips between backends) may drift by up to ~lr per step on one side only. Hence:
+// every element within atol + rtol|w| except at most `outlier_fraction` of them (the rare
+// sign-flip), and none beyond `max_drift` (2 * steps * lr: beyond it is a bug, not rounding).
+inline ::testing::AssertionResult weights_agree(const std::string& what,
+                                                const std::vector<float>& gpu,
+                                                const std::vector<float>& cpu, double atol,
+                                                double rtol, double outlier_fraction,
+                                                double max_drift) {
+  if (gpu.size() != cpu.size()) {
+    return ::testing::AssertionFailure() << what << ": size " << gpu.size() << " vs " << cpu.size();
+  }
+  size_t outliers = 0, worst = 0;
+  double max_diff = 0.0;
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    if (!std::isfinite(gpu[i])) {
+      return ::testing::AssertionFailure() << what << ": gpu [" << i << "] = " << gpu[i];
+    }
+    const double d = std::fabs(static_cast<double>(gpu[i]) - cpu[i]);
+    if (d > atol + rtol * std::fabs(static_cast<double>(cpu[i]))) ++outliers;
+    if (d > max_diff) {
+      max_diff = d;
+      worst = i;
+    }
+  }
+  const size_t allowed = static_cast<size_t>(outlier_fraction * static_cast<double>(cpu.size()));
+  if (outliers <= allowed && max_diff <= max_drift) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << what << ": " << outliers << " of " << cpu.size() << " weights out of tolerance ("
+         << allowed << " allowed); worst [" << worst << "] gpu " << gpu[worst] << " cpu "
+         << cpu[worst] << " (|diff| " << max_diff << ", drift bound " << max_drift << ")";
+}
+
 // "<op>_<shape>_seed<seed>" style names for parameterised tests: only [A-Za-z0-9_].
 inline std::string sanitize(std::string name) {
   for (char& c : name) {

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Packs what a GPU session carries to the device machine, which has the NVIDIA driver, the CUDA
+# Packs what a run on a GPU machine needs carried there; that machine has the NVIDIA driver, the CUDA
 # toolkit and Python, but none of this project's build dependencies (CLI11, matio, OpenBLAS, ...)
 # and no package registry:
 #   - a Release build for sm_90 (Hopper: H100/H200) in build-gpu/ (or $FF_BUILD_DIR),
 #   - .carry/gpu-bundle.tar.xz: that build's ffcuda, ff_tests and ff_bench, the shared libraries
-#     they need beyond glibc and CUDA (ldd), and MNIST (gzip), xz-compressed because the device
-#     tool carries at most 64 MiB.
-# Then, on the device machine (tools/gpu-check.sh unpacks the bundle and runs everything):
-#   run(command="tools/gpu-check.sh", carry=[".carry/gpu-bundle.tar.xz"])
-# or split across calls: FF_GPU_CHECK_STEPS="smi devices tests" tools/gpu-check.sh, ...
-# The binaries need glibc >= 2.34 (they are built on Debian 12); this script prints the version
-# they need so a mismatch is caught before any device time is spent.
+#     they need beyond glibc and CUDA (ldd), and MNIST (gzip), xz-compressed because a GPU
+#     machine takes at most 64 MiB of carried files.
+# Then, on the GPU machine (tools/gpu-check.sh unpacks the bundle and runs everything):
+#   tools/gpu-check.sh              (with .carry/gpu-bundle.tar.xz carried; allow the call ~500 s)
+# and the second call its summary prints (FF_GPU_CHECK_STEPS=... FF_GPU_CHECK_DEADLINE=170).
+# The bundle carries no glibc library; this script prints the newest GLIBC symbol version every
+# bundled file needs (Debian 12 builds: 2.34 or so), so a mismatch is caught before any device
+# time is spent. On the device machine, gpu-check.sh prefers the system's copy of a bundled library
+# when the system has one that satisfies the binaries.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,21 +33,36 @@ binaries=()
 for name in ffcuda ff_tests ff_bench; do
   [ -x "$build/$name" ] && binaries+=("$build/$name") && cp "$build/$name" "$stage/gpu/bin/"
 done
-# Every library the binaries load except the C library family and CUDA's own (the device's
-# driver and toolkit provide those, in the versions that match its GPU).
+# Every library the binaries load except glibc's own (a C library must match its loader, so the
+# device machine's is used: the binaries state the GLIBC version they need, below) and CUDA's (the
+# device's driver and toolkit provide those, in the versions that match its GPU).
+glibc_own='/(libc|libm|libmvec|libpthread|libdl|librt|libresolv|libnss_[a-z0-9_]*|libanl|libutil|libBrokenLocale|libthread_db|libcrypt|libnsl|libmemusage|libpcprofile|libSegFault|libc_malloc_debug)\.so|/ld-linux'
 ldd "${binaries[@]}" | awk '/=> \// {print $3}' | sort -u |
-  grep -v -e '/libc\.so' -e '/libm\.so' -e '/libpthread' -e '/libdl\.so' -e '/librt\.so' \
-    -e '/ld-linux' -e '/libcuda\.so' -e '/libcudart' -e '/libcublas' |
+  grep -v -E -e "$glibc_own" -e '/lib(cuda|cudart|cublas|cublasLt|nvidia-)[^/]*\.so' |
   xargs -I{} cp -L {} "$stage/gpu/lib/"
+for file in "$stage"/gpu/lib/*; do
+  if printf '/%s\n' "$(basename "$file")" | grep -q -E "$glibc_own"; then
+    echo "gpu_bundle: glibc's $(basename "$file") would be bundled; it must come from the device" >&2
+    exit 1
+  fi
+done
 for file in data/mnist/*-ubyte; do gzip -c "$file" >"$stage/gpu/mnist/$(basename "$file").gz"; done
 
 mkdir -p .carry
 tar -C "$stage" -cf - gpu | xz -T0 -6 >"$bundle.tmp"
 mv "$bundle.tmp" "$bundle"
 size=$(du -m "$bundle" | cut -f1)
-glibc=$(objdump -T "${binaries[@]}" 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -V | tail -1)
-echo "wrote $bundle: ${size} MiB ($(ls "$stage/gpu/lib" | wc -l) libraries, binaries need $glibc)"
+# The newest GLIBC symbol version each bundled file needs (binaries and libraries): the device
+# machine's glibc must be at least the newest of them.
+newest=""
+for file in "$stage"/gpu/bin/* "$stage"/gpu/lib/*; do
+  need=$(objdump -T "$file" 2>/dev/null | grep -o 'GLIBC_[0-9][0-9.]*' | sort -uV | tail -1)
+  printf '  %-28s needs %s\n' "$(basename "$file")" "${need:-no versioned glibc symbol}"
+  newest=$(printf '%s\n%s\n' "$newest" "$need" | sed '/^$/d' | sort -V | tail -1)
+done
+echo "wrote $bundle: ${size} MiB ($(ls "$stage/gpu/lib" | wc -l) libraries, no glibc library;" \
+  "the bundle needs glibc >= ${newest#GLIBC_})"
 if [ "$size" -gt 60 ]; then
-  echo "the bundle is over 60 MiB: the device tool carries at most 64 MiB in all" >&2
+  echo "the bundle is over 60 MiB: the GPU machine takes at most 64 MiB of carried files in all" >&2
   exit 1
 fi

@@ -70,6 +70,8 @@ TEST(Cli, EveryBadOptionIsRefusedInOneLineBeforeAnyData) {
   expect_refused_before_data(train + "--goodness max", "unknown --goodness 'max'");
   expect_refused_before_data(train + "--no-such-option 3", "--no-such-option");
   expect_refused_before_data("bench --device cpu --lr -1", "--lr");
+  expect_refused_before_data("bench --device cpu --eval-images -1", "--eval-images");
+  expect_refused_before_data(train + "--seed -1", "--seed");
   expect_refused_before_data("frobnicate", "unknown subcommand 'frobnicate'");
   EXPECT_FALSE(std::filesystem::exists("/tmp/ffcuda_cli_never"));
 }

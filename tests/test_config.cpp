@@ -127,7 +127,11 @@ TEST(ConfigValidate, TheDefaultsPassAndEachBadValueIsRefusedNamingItsOption) {
       {"--batch", [](TrainConfig& c) { c.batch = 0; }},
       {"--lr", [](TrainConfig& c) { c.lr = 0.0f; }},
       {"--lr", [](TrainConfig& c) { c.lr = std::numeric_limits<float>::infinity(); }},
-      {"--momentum", [](TrainConfig& c) { c.momentum = 1.0f; }},
+      {"--momentum",
+       [](TrainConfig& c) {
+         c.optimizer = OptimizerKind::kSgd;
+         c.momentum = 1.0f;
+       }},
       {"--eval-batch", [](TrainConfig& c) { c.eval_batch = 0; }},
       {"--fast-epochs", [](TrainConfig& c) { c.fast_epochs = -1; }},
       {"--fast-lr", [](TrainConfig& c) { c.fast_lr = -1.0f; }},
@@ -165,6 +169,34 @@ TEST(ConfigValidate, TheDefaultsPassAndEachBadValueIsRefusedNamingItsOption) {
     EXPECT_NE(message.find(bad.option), std::string::npos)
         << bad.option << " not named in: '" << message << "'";
   }
+}
+
+TEST(ConfigJson, ANegativeThresholdFromAnOlderBuildMeansTheDefault) {
+  nlohmann::json json = config_to_json(TrainConfig{});
+  json["threshold"] = -2.0;  // earlier builds took any negative value as "the default"
+  EXPECT_EQ(config_from_json(json).threshold, kDefaultThreshold);
+  EXPECT_EQ(refusal(config_from_json(json)), "");
+}
+
+TEST(ConfigValidate, EvaluationChecksOnlyWhatEvaluationReads) {
+  TrainConfig config;
+  config.lr = 0.0f;  // a checkpoint's training options do not matter to a probe
+  config.momentum = 1.5f;
+  config.eval_every = -1;
+  EXPECT_NE(refusal(config), "");
+  EXPECT_NO_THROW(validate_config(config, ConfigUse::kEvaluate));
+  config.probe = true;
+  config.probe_layers = std::string("9");
+  config.layers_spec = std::string("2x20");
+  EXPECT_THROW(validate_config(config, ConfigUse::kEvaluate), Error);
+  TrainConfig adam;
+  adam.momentum = 1.5f;  // Adam does not read it
+  EXPECT_EQ(refusal(adam), "");
+  adam.optimizer = OptimizerKind::kSgd;
+  EXPECT_NE(refusal(adam).find("--momentum"), std::string::npos);
+  TrainConfig huge;
+  huge.batch = 2000000000;  // 2B rows would overflow int
+  EXPECT_NE(refusal(huge).find("--batch"), std::string::npos);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CPU speed of ffcuda against the plain NumPy FF step (tools/numpy_ff.py, the baseline of issue #2),
+# CPU speed of ffcuda against the plain NumPy FF step (tools/numpy_ff.py, the speed baseline),
 # measured in the same run so that both see the same machine state (this host's speed drifts).
 #
 # Usage (from anywhere; takes ~1-2 minutes):

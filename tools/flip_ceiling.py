@@ -3,7 +3,7 @@
 test accuracy broken down by the image's class.
 
 Why this exists: on Fashion-MNIST, FF and ffcuda's own bp-ce stay below 90% on flip-h/flip-hv
-(issue 5). If the images of a class are as likely to appear mirrored as not (T-shirts, bags,
+(bench/results/cpu/pretext-*.md). If the images of a class are as likely to appear mirrored as not (T-shirts, bags,
 trousers), no classifier can tell a mirrored one from an original better than chance on the
 ambiguous ones; shoes all face one way and are easy. The per-class table makes that visible, with
 a model independent of ffcuda (no norms, no label in the input, softmax cross-entropy, Adam 1e-3,

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Supervised Forward-Forward training on MNIST in plain NumPy (float32, ordinary vectorised code).
 
-This is the speed baseline of issue #2: "a plain NumPy implementation of SPEC" against which the
-CPU backend's samples/s are measured (the issue quotes 27.7k samples/s at 2x500 and 1038 samples/s
+This is the speed baseline: a plain NumPy implementation of the FF step against which the
+CPU backend's samples/s are measured (the bar was 27.7k samples/s at 2x500 and 1038 samples/s
 at 4x2000, batch 100, on the project's 2-core machine). It is deliberately what a researcher would
 write: no numba, no fused kernels, no hand tuning; the matrix products go to whatever BLAS NumPy
 is linked against (Debian's python3-numpy -> OpenBLAS, OpenMP build).
@@ -165,7 +165,7 @@ def slow_classify(layers, x, batch=1000):
 # ---------------------------------------------------------------- main
 
 def main():
-    parser = argparse.ArgumentParser(description="Supervised Forward-Forward in plain NumPy (speed baseline of issue #2)")
+    parser = argparse.ArgumentParser(description="Supervised Forward-Forward in plain NumPy (the speed baseline)")
     parser.add_argument("--layers", default="2x500", help="LxN or a list like 784,2000,2000")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch", type=int, default=100, help="positives per minibatch")

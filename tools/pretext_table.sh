@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5's CPU acceptance as one table: for each dataset and pretext task, FF and the backprop
+# The pretext-task comparison at CPU size as one table: for each dataset and pretext task, FF and the backprop
 # classifier of the same size and budget (bp-ce), pretext accuracy and linear-probe transfer.
 #
 # Usage (from anywhere):

@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(cmake ninja-build g++ pkg-config zlib1g-dev libcli11-dev libmatio-dev
           libopenblas-openmp-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
-          dataset-fashion-mnist)
+          dataset-fashion-mnist python3-numpy python3-sklearn python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -86,7 +86,8 @@ struct TrainConfig {
   std::string dataset = "mnist";
   std::string data_dir;  // empty: data/<dataset>
   Task task = Task::kSupervised;
-  int64_t train_limit = 0, test_limit = 0;  // 0 = all
+  int64_t train_limit = 0, test_limit = 0;  // 0 = all (counted after --classes)
+  std::string classes;  // "0,1": only these classes, renumbered 0..n-1 in this order ("": all)
   // network: hidden widths (the input width comes from the dataset)
   std::string layers_spec = "4x2000";
   // FF loss
@@ -120,7 +121,7 @@ struct TrainConfig {
   bool probe = false;
   int probe_epochs = 100;
   float probe_lr = 1e-3f;
-  std::string probe_layers = "last3";  // lastN | all | 1,3,...
+  std::string probe_layers = "last3";  // lastN | all | 1,3,... | each (one probe per layer)
   // where
   DeviceChoice device = DeviceChoice::kAuto;
   std::string out_dir;
@@ -134,12 +135,26 @@ struct TrainConfig {
 // numbers, layer selections against the network's depth, the task against the dataset's image
 // shape, graphs against the device. Throws ff::Error naming the option and what to do. Called
 // before any data is loaded or any step runs.
-void validate_config(const TrainConfig& config);
+enum class ConfigUse {
+  kTrain,     // ffcuda train and bench: every option
+  kEvaluate,  // a saved network probed or embedded: what evaluation reads (not lr, epochs, ...)
+};
+void validate_config(const TrainConfig& config, ConfigUse use = ConfigUse::kTrain);
+
+// The largest --batch and --eval-batch accepted.
+inline constexpr int kMaxBatch = 1000000;
 
 // Parses "LxN" (L layers of N units) or a comma list of widths. A list whose first entry equals the
 // input width (e.g. "784,2000,2000" for MNIST) names the input too, as SPEC.md writes it. Throws
 // ff::Error on anything else.
 std::vector<int> parse_layers(const std::string& spec, int input_width);
+
+// --probe-layers each: one probe per single layer, then one over all of them.
+inline constexpr const char* kEachLayer = "each";
+
+// The classes "--classes 3,5,8" names, checked against a dataset of `num_classes`: at least two,
+// each in [0, num_classes), none twice. "" -> {} (every class).
+std::vector<int> parse_classes(const std::string& spec, int num_classes);
 
 // 0-based indices of the layers a selection names in a network of `num_layers` hidden layers:
 // "default" (all but the first), "all", "lastN" (at most all layers), or a 1-based list "1,3".

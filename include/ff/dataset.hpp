@@ -33,6 +33,10 @@ Dataset dataset_layout(const std::string& name);
 // unknown name, a missing or corrupt file, or inconsistent counts.
 Dataset load_dataset(const std::string& name, const std::string& dir);
 
+// Keeps only the images of `classes` (the order gives the new labels: classes[k] becomes k) in
+// both splits and sets num_classes to their number. Empty: every class, unchanged.
+void select_classes(Dataset& dataset, const std::vector<int>& classes);
+
 // Keeps the first n images of a split (n = 0 keeps all). Used by --train-limit / --test-limit.
 void limit_images(ImageSet& set, size_t n, int pixels_per_image);
 

@@ -18,6 +18,16 @@ struct SlowEvalResult {
   std::vector<double> per_layer;  // each hidden layer scored alone
 };
 
+// The label the input carries when features are taken (ffcuda embed --label).
+struct FeatureLabel {
+  enum Kind {
+    kNeutral,  // every label value 1/C, images untransformed: what the probe sees
+    kTrue,     // the task's true label, images transformed as in training (a pretext label)
+    kFixed,    // label `fixed` on every image, images untransformed
+  } kind = kNeutral;
+  int fixed = 0;
+};
+
 class Evaluator {
  public:
   Evaluator(Backend& backend, const TrainConfig& config, Model& model, const TaskShape& shape);
@@ -29,10 +39,12 @@ class Evaluator {
   SlowEvalResult evaluate_slow(const ResidentSplit& split, uint64_t seed);
   // bp-ce: accuracy of the classification head on the task's labels.
   double evaluate_head(const ResidentSplit& split, uint64_t seed);
-  // Normalised activities of `layers` for every image of `split`, input carrying the neutral label
-  // of the task (no label where the task or the algorithm has none), images untransformed:
-  // [count x sum widths].
-  Array<float> extract_features(const ResidentSplit& split, const std::vector<int>& layers);
+  // Normalised activities of `layers` for every image of `split`: [count x sum widths]. By default
+  // the input carries the neutral label of the task (no label where the task or the algorithm has
+  // none) and images are untransformed. With `task_labels`, each image's task label lands there
+  // ([count], backend memory): the drawn transform for kTrue on a pretext task.
+  Array<float> extract_features(const ResidentSplit& split, const std::vector<int>& layers,
+                                FeatureLabel label = {}, Array<int32_t>* task_labels = nullptr);
   // The layers slow classification sums (--score-layers).
   const std::vector<int>& score_layers() const { return score_layers_; }
 

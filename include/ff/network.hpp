@@ -27,6 +27,8 @@ class Mlp {
   float* bias(int layer) { return weight(layer) + weight_count(layer); }
   float* weight_grad(int layer) { return grads_.data() + offsets_[layer]; }
   float* bias_grad(int layer) { return weight_grad(layer) + weight_count(layer); }
+  const float* weight(int layer) const { return params_.data() + offsets_[layer]; }
+  const float* bias(int layer) const { return weight(layer) + weight_count(layer); }
 
   Array<float>& params() { return params_; }
   Array<float>& grads() { return grads_; }

@@ -7,12 +7,15 @@
 #include <string>
 
 #include "ff/config.hpp"
+#include "ff/dataset.hpp"
 
 namespace ff {
 
 class Backend;
 class Trainer;
-struct Dataset;
+
+// The dataset of a run: loaded from config.data_dir, restricted to --classes, then to the limits.
+Dataset load_run_dataset(const TrainConfig& config);
 
 // After pretraining: slow classification of the task's labels (task_acc, per_layer_acc, and
 // slow_acc for the supervised task), the fast classifier (supervised task), the probe (--probe).

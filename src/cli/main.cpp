@@ -9,6 +9,7 @@
 #include "ff/bench.hpp"
 #include "ff/config.hpp"
 #include "ff/devices.hpp"
+#include "ff/embed.hpp"
 #include "ff/error.hpp"
 #include "ff/run.hpp"
 #include "ff/version.hpp"
@@ -31,6 +32,8 @@ void add_train_options(CLI::App& app, ff::TrainConfig& c) {
   app.add_option("--dataset", c.dataset, "mnist | fashion-mnist | cifar10 | svhn")
       ->capture_default_str();
   app.add_option("--data-dir", c.data_dir, "folder of the dataset files (default data/<dataset>)");
+  app.add_option("--classes", c.classes,
+                 "only these classes, e.g. 0,1 (renumbered 0..n-1 in this order; default all)");
   add_enum_option(app, "--task", c.task, "pretraining task");
   app.add_option("--layers", c.layers_spec, "hidden layers: LxN or a list like 784,2000,2000")
       ->capture_default_str();
@@ -41,7 +44,9 @@ void add_train_options(CLI::App& app, ff::TrainConfig& c) {
   add_enum_option(app, "--optimizer", c.optimizer, "optimiser (sgd uses --momentum)");
   app.add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
   app.add_option("--seed", c.seed, "seed of init, shuffles, negatives, transforms")
-      ->check(CLI::NonNegativeNumber)
+      ->check([](const std::string& text) {
+        return !text.empty() && text[0] == '-' ? std::string("must be >= 0") : std::string();
+      })
       ->capture_default_str();
   app.add_option("--reuse-layer1", c.reuse_layer1,
                  "one layer-1 GEMM per image for rows differing only by label (true|false)")
@@ -79,7 +84,8 @@ void add_train_options(CLI::App& app, ff::TrainConfig& c) {
   app.add_flag("--probe", c.probe, "after pretraining, train a linear probe on the class labels");
   app.add_option("--probe-epochs", c.probe_epochs, "epochs of the linear probe")->capture_default_str();
   app.add_option("--probe-lr", c.probe_lr, "learning rate of the linear probe")->capture_default_str();
-  app.add_option("--probe-layers", c.probe_layers, "probe features: lastN | all | 1,3,...")
+  app.add_option("--probe-layers", c.probe_layers,
+                 "probe features: lastN | all | 1,3,... | each (one probe per layer, then all)")
       ->capture_default_str();
   app.add_option("--save", c.save_path, "write a checkpoint (safetensors) at the end of training");
   app.add_option("--save-every", c.save_every, "also write it every N epochs");
@@ -146,16 +152,33 @@ int main(int argc, char** argv) {
   probe->add_option("--probe-epochs", probe_request.probe_epochs, "epochs of the linear probe")
       ->capture_default_str();
   probe->add_option("--probe-lr", probe_request.probe_lr, "learning rate")->capture_default_str();
-  probe->add_option("--probe-layers", probe_request.probe_layers, "lastN | all | 1,3,...")
+  probe->add_option("--probe-layers", probe_request.probe_layers, "lastN | all | 1,3,... | each")
       ->capture_default_str();
   probe->add_option("--data-dir", probe_request.data_dir, "dataset folder (default: as trained)");
   probe->add_option("--device", probe_request.device, "auto | cuda | cpu")->capture_default_str();
   probe->add_option("--out", probe_request.out_dir, "output folder");
+  ff::EmbedRequest embed_request;
+  CLI::App* embed = app.add_subcommand("embed", "a saved network's layer activities as .npy files");
+  embed->add_option("--checkpoint", embed_request.checkpoint_path, "checkpoint written by --save")
+      ->required();
+  embed->add_option("--layers", embed_request.layers,
+                    "lastN | all | 1,3,... | each (one file per layer)")
+      ->capture_default_str();
+  embed->add_option("--label", embed_request.label,
+                    "label in the input: neutral | true (transformed images, their task label) | "
+                    "a label number")
+      ->capture_default_str();
+  embed->add_option("--split", embed_request.split, "test | train")->capture_default_str();
+  embed->add_option("--limit", embed_request.limit, "only the first N images (0: all)")
+      ->capture_default_str();
+  embed->add_option("--data-dir", embed_request.data_dir, "dataset folder (default: as trained)");
+  embed->add_option("--device", embed_request.device, "auto | cuda | cpu")->capture_default_str();
+  embed->add_option("--out", embed_request.out_dir, "output folder")->required();
 
   // CLI11 would take an unknown first word for a stray argument ("A subcommand is required").
   if (argc > 1 && argv[1][0] != '-' && !is_subcommand(app, argv[1])) {
     std::cerr << "ffcuda: error: unknown subcommand '" << argv[1]
-              << "': use train, bench, probe or devices (see ffcuda --help)\n";
+              << "': use train, bench, probe, embed or devices (see ffcuda --help)\n";
     return 1;
   }
   try {
@@ -170,6 +193,7 @@ int main(int argc, char** argv) {
     if (*devices) return print_devices();
     if (*train) ff::run_training(train_config);
     if (*probe) ff::run_probe(probe_request);
+    if (*embed) ff::run_embed(embed_request);
     if (*bench) ff::run_bench(bench_config);
     return 0;
   } catch (const ff::Error& e) {

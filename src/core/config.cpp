@@ -90,6 +90,21 @@ std::vector<int> parse_layers(const std::string& spec, int input_width) {
   return widths;
 }
 
+std::vector<int> parse_classes(const std::string& spec, int num_classes) {
+  if (spec.empty()) return {};
+  std::vector<int> classes;
+  for (const std::string& part : split(spec, ',')) {
+    const int value = part == "0" ? 0 : parse_positive(part, "--classes entry in '" + spec + "'");
+    require(value < num_classes, "--classes " + spec + ": class " + part + " does not exist (the " +
+                                     "dataset has classes 0 to " + std::to_string(num_classes - 1) + ")");
+    require(std::find(classes.begin(), classes.end(), value) == classes.end(),
+            "--classes " + spec + " names class " + part + " twice");
+    classes.push_back(value);
+  }
+  require(classes.size() >= 2, "--classes " + spec + ": name at least two classes");
+  return classes;
+}
+
 std::vector<int> parse_score_layers(const std::string& spec, int num_layers) {
   std::vector<int> layers;
   if (spec == "default") {
@@ -143,7 +158,8 @@ std::vector<int> scoring_layers(const TrainConfig& config, int num_layers) {
   return parse_score_layers(last_only ? "last1" : config.score_layers, num_layers);
 }
 
-void validate_config(const TrainConfig& c) {
+void validate_config(const TrainConfig& c, ConfigUse use) {
+  const bool training = use == ConfigUse::kTrain;
   const Dataset layout = dataset_layout(c.dataset);
   const int layers = static_cast<int>(parse_layers(c.layers_spec, layout.pixels()).size());
   require(c.train_limit >= 0, "--train-limit must be >= 0 (0: every image); got " +
@@ -156,29 +172,41 @@ void validate_config(const TrainConfig& c) {
   require(std::isfinite(c.threshold) && (c.threshold >= 0.0f || c.threshold == kDefaultThreshold),
           "--threshold must be a finite number >= 0 (leave it out for the default: the layer "
           "width for sum goodness, 2 for mean); got " + format_float(c.threshold));
-  require(c.epochs >= 0, "--epochs must be >= 0; got " + std::to_string(c.epochs));
-  require(c.batch > 0, "--batch must be positive; got " + std::to_string(c.batch));
-  require_positive_finite(c.lr, "--lr");
-  require(std::isfinite(c.momentum) && c.momentum >= 0.0f && c.momentum < 1.0f,
-          "--momentum must be in [0, 1); got " + format_float(c.momentum));
-  parse_profile_steps(c.profile_steps);
-  require(c.eval_every >= 0, "--eval-every must be >= 0 (0: evaluate only at the end); got " +
-                                 std::to_string(c.eval_every));
-  require(c.eval_batch > 0, "--eval-batch must be positive; got " + std::to_string(c.eval_batch));
-  require(c.fast_epochs >= 0, "--fast-epochs must be >= 0 (0: no fast classifier); got " +
-                                  std::to_string(c.fast_epochs));
-  require_positive_finite(c.fast_lr, "--fast-lr");
-  require(c.save_every >= 0, "--save-every must be >= 0; got " + std::to_string(c.save_every));
-  require(c.save_every == 0 || !c.save_path.empty(),
-          "--save-every needs --save PATH (where to write the checkpoint)");
+  // A batch's rows (2B, or C*B in evaluation) are counted in int: far below that limit.
+  require(c.batch > 0 && c.batch <= kMaxBatch, "--batch must be between 1 and " +
+                                                   std::to_string(kMaxBatch) + "; got " +
+                                                   std::to_string(c.batch));
+  require(c.eval_batch > 0 && c.eval_batch <= kMaxBatch,
+          "--eval-batch must be between 1 and " + std::to_string(kMaxBatch) + "; got " +
+              std::to_string(c.eval_batch));
+  if (training) {  // what only training reads (a probe or an embedding of a checkpoint does not)
+    require(c.epochs >= 0, "--epochs must be >= 0; got " + std::to_string(c.epochs));
+    require_positive_finite(c.lr, "--lr");
+    require(c.optimizer != OptimizerKind::kSgd ||
+                (std::isfinite(c.momentum) && c.momentum >= 0.0f && c.momentum < 1.0f),
+            "--momentum must be in [0, 1); got " + format_float(c.momentum));
+    parse_profile_steps(c.profile_steps);
+    require(c.eval_every >= 0, "--eval-every must be >= 0 (0: evaluate only at the end); got " +
+                                   std::to_string(c.eval_every));
+    require(c.fast_epochs >= 0, "--fast-epochs must be >= 0 (0: no fast classifier); got " +
+                                    std::to_string(c.fast_epochs));
+    if (c.fast_epochs > 0) require_positive_finite(c.fast_lr, "--fast-lr");
+    require(c.save_every >= 0, "--save-every must be >= 0; got " + std::to_string(c.save_every));
+    require(c.save_every == 0 || !c.save_path.empty(),
+            "--save-every needs --save PATH (where to write the checkpoint)");
+  }
   prefixed("--score-layers", [&] { scoring_layers(c, layers); });
   if (c.probe) {
     require(c.probe_epochs > 0, "--probe-epochs must be positive; got " +
                                     std::to_string(c.probe_epochs));
     require_positive_finite(c.probe_lr, "--probe-lr");
-    prefixed("--probe-layers", [&] { parse_score_layers(c.probe_layers, layers); });
+    if (c.probe_layers != kEachLayer) {
+      prefixed("--probe-layers", [&] { parse_score_layers(c.probe_layers, layers); });
+    }
   }
-  const int labels = task_num_labels(c.task, layout.num_classes);
+  const std::vector<int> classes = parse_classes(c.classes, layout.num_classes);
+  const int labels =
+      task_num_labels(c.task, classes.empty() ? layout.num_classes : static_cast<int>(classes.size()));
   require(c.algo != Algo::kBpCe || labels >= 2,
           "--algo bp-ce needs a task with labels (not --task unsupervised)");
   require(c.task != Task::kRotation || layout.height == layout.width,
@@ -198,6 +226,7 @@ nlohmann::json config_to_json(const TrainConfig& c) {
       {"task", enum_name(c.task)},
       {"train_limit", c.train_limit},
       {"test_limit", c.test_limit},
+      {"classes", c.classes},
       {"layers", c.layers_spec},
       {"algo", enum_name(c.algo)},
       {"goodness", enum_name(c.goodness)},
@@ -254,6 +283,8 @@ TrainConfig config_from_json(const nlohmann::json& j) {
     c.algo = enum_field<Algo>(j, "algo");
     c.goodness = enum_field<GoodnessMode>(j, "goodness");
     c.threshold = j.at("threshold");
+    // Any negative threshold meant the default to the builds that wrote such checkpoints.
+    if (c.threshold < 0.0f) c.threshold = kDefaultThreshold;
     c.loss = enum_field<FfLossKind>(j, "loss");
     c.epochs = j.at("epochs");
     c.batch = j.at("batch");
@@ -263,6 +294,7 @@ TrainConfig config_from_json(const nlohmann::json& j) {
     c.seed = j.at("seed");
     // Fields added after the first checkpoints: absent means the value those runs had.
     c.reuse_layer1 = j.value("reuse_layer1", true);
+    c.classes = j.value("classes", "");
     c.precision = enum_field_or(j, "precision", GemmPrecision::kFp32);
     c.pass_mode = enum_field_or(j, "pass_mode", PassMode::kStacked);
     c.overlap = j.value("overlap", true);

@@ -107,6 +107,26 @@ Dataset load_dataset(const std::string& name, const std::string& dir) {
   return ds;
 }
 
+void select_classes(Dataset& dataset, const std::vector<int>& classes) {
+  if (classes.empty()) return;
+  std::vector<int> new_label(256, -1);
+  for (size_t k = 0; k < classes.size(); ++k) new_label[static_cast<size_t>(classes[k])] = static_cast<int>(k);
+  const size_t pixels = static_cast<size_t>(dataset.pixels());
+  for (ImageSet* set : {&dataset.train, &dataset.test}) {
+    ImageSet kept;
+    for (size_t i = 0; i < set->count; ++i) {
+      const int label = new_label[set->labels[i]];
+      if (label < 0) continue;
+      kept.labels.push_back(static_cast<uint8_t>(label));
+      kept.images.insert(kept.images.end(), set->images.begin() + static_cast<std::ptrdiff_t>(i * pixels),
+                         set->images.begin() + static_cast<std::ptrdiff_t>((i + 1) * pixels));
+    }
+    kept.count = kept.labels.size();
+    *set = std::move(kept);
+  }
+  dataset.num_classes = static_cast<int>(classes.size());
+}
+
 void limit_images(ImageSet& set, size_t n, int pixels_per_image) {
   require(pixels_per_image > 0, "limit_images: pixels_per_image must be positive");
   if (n == 0 || n >= set.count) return;

@@ -85,19 +85,30 @@ nlohmann::json stats_json(const Stats& s) {
 class GemmReplay {
  public:
   GemmReplay(GemmRecorder& recorder, const std::vector<RecordedGemm>& gemms) : gemms_(gemms) {
+    // Which operands are still allocated is decided before the scratch exists: the scratch may
+    // reuse the address of a freed operand, which must still count as freed.
+    struct Live {
+      bool a, b, c, bias;
+    };
+    std::vector<Live> live;
     size_t inputs = 0, outputs = 0;
     for (const RecordedGemm& g : gemms_) {
+      live.push_back({recorder.is_live(g.a, gemm_a_span(g.desc) * sizeof(float)),
+                      recorder.is_live(g.b, gemm_b_span(g.desc) * sizeof(float)),
+                      recorder.is_live(g.c, c_span(g.desc) * sizeof(float)),
+                      g.bias == nullptr || recorder.is_live(g.bias, g.desc.m * sizeof(float))});
       inputs = std::max({inputs, gemm_a_span(g.desc), gemm_b_span(g.desc),
                          static_cast<size_t>(g.desc.m)});
       outputs = std::max(outputs, c_span(g.desc));
     }
     inputs_ = Array<float>(recorder, std::vector<float>(inputs, 0.5f));
     outputs_ = Array<float>(recorder, std::vector<float>(outputs, 0.5f));
-    for (RecordedGemm& g : gemms_) {
-      g.a = live_or(recorder, g.a, gemm_a_span(g.desc), inputs_.data());
-      g.b = live_or(recorder, g.b, gemm_b_span(g.desc), inputs_.data());
-      g.c = const_cast<float*>(live_or(recorder, g.c, c_span(g.desc), outputs_.data()));
-      if (g.bias) g.bias = live_or(recorder, g.bias, static_cast<size_t>(g.desc.m), inputs_.data());
+    for (size_t i = 0; i < gemms_.size(); ++i) {
+      RecordedGemm& g = gemms_[i];
+      if (!live[i].a) g.a = inputs_.data();
+      if (!live[i].b) g.b = inputs_.data();
+      if (!live[i].c) g.c = outputs_.data();
+      if (!live[i].bias) g.bias = inputs_.data();
     }
   }
   void run(Backend& backend) const {
@@ -106,10 +117,6 @@ class GemmReplay {
 
  private:
   static size_t c_span(const GemmDesc& d) { return operand_span(d.m, d.n, d.ldc); }
-  static const float* live_or(const GemmRecorder& recorder, const float* ptr, size_t elements,
-                              const float* scratch) {
-    return recorder.is_live(ptr, elements * sizeof(float)) ? ptr : scratch;
-  }
   std::vector<RecordedGemm> gemms_;
   Array<float> inputs_, outputs_;
 };
@@ -135,6 +142,7 @@ nlohmann::json gemm_list_json(const std::vector<RecordedGemm>& gemms) {
 
 nlohmann::json run_bench(const BenchConfig& bench) {
   require(bench.iterations > 0 && bench.warmup >= 0, "--iters must be > 0 and --warmup >= 0");
+  require(bench.eval_images >= 0, "--eval-images must be >= 0 (0: no evaluation timing)");
   TrainConfig config = bench.train;
   validate_config(config);
   const size_t steps = static_cast<size_t>(bench.warmup + bench.iterations);

@@ -6,13 +6,13 @@
 
 namespace ff {
 
-void run_chunked_forward(Backend& backend, const Mlp& network_in, const ResidentSplit& split,
+void run_chunked_forward(Backend& backend, const Mlp& network, const ResidentSplit& split,
                          const TaskShape& shape, const ForwardPlan& plan,
                          const ForwardHooks& hooks) {
-  // The op interface takes mutable weight pointers; the forward only reads them.
-  Mlp& network = const_cast<Mlp&>(network_in);
   const int chunk = static_cast<int>(std::min<size_t>(plan.eval_batch, split.count));
-  const int rows_per_image = plan.mode == LabelMode::kAllCandidates ? shape.num_labels : 1;
+  const int rows_per_image = plan.mode == LabelMode::kAllCandidates      ? shape.num_labels
+                             : plan.mode == LabelMode::kPositiveNegative ? 2
+                                                                         : 1;
   const size_t max_rows = static_cast<size_t>(rows_per_image) * chunk;
   const int widest = max_width(network);
   const Array<int32_t> indices = iota_indices(backend, split.count);

@@ -14,7 +14,8 @@
 namespace ff {
 
 struct ForwardPlan {
-  LabelMode mode = LabelMode::kNone;  // rows per image: C for kAllCandidates, else 1
+  LabelMode mode = LabelMode::kNone;  // rows per image: C for kAllCandidates, 2 for
+                                      // kPositiveNegative, else 1
   uint64_t seed = 0;
   bool apply_transform = true;
   bool reuse_layer1 = false;  // kAllCandidates: one layer-1 GEMM per image, labels swapped in

@@ -100,8 +100,15 @@ double Evaluator::evaluate_head(const ResidentSplit& split, uint64_t seed) {
   return static_cast<double>(correct.download()[0]) / static_cast<double>(split.count);
 }
 
-Array<float> Evaluator::extract_features(const ResidentSplit& split, const std::vector<int>& layers) {
+Array<float> Evaluator::extract_features(const ResidentSplit& split, const std::vector<int>& layers,
+                                         FeatureLabel label, Array<int32_t>* task_labels) {
   NvtxRange range("extract-features");
+  require(label.kind == FeatureLabel::kNeutral || classifies_slowly(),
+          "this network's input carries no label (unsupervised task or bp-ce): use the neutral label");
+  require(label.kind != FeatureLabel::kFixed || (label.fixed >= 0 && label.fixed < shape_.num_labels),
+          "label " + std::to_string(label.fixed) + " does not exist: the task has " +
+              std::to_string(shape_.num_labels) + " labels (0 to " +
+              std::to_string(shape_.num_labels - 1) + ")");
   const Mlp& network = model_.network();
   std::vector<int> offsets;
   int feature_width = 0;
@@ -112,18 +119,35 @@ Array<float> Evaluator::extract_features(const ResidentSplit& split, const std::
   Array<float> features(backend_, split.count * feature_width);
 
   ForwardPlan plan;
-  plan.mode = classifies_slowly() ? LabelMode::kNeutral : LabelMode::kNone;
-  plan.apply_transform = false;
+  // kTrue: the positives' rows of a training batch (the first of each image's two rows); kFixed:
+  // the rows of candidate `fixed` in a slow-classification batch (images untransformed).
+  plan.mode = !classifies_slowly()               ? LabelMode::kNone
+              : label.kind == FeatureLabel::kTrue  ? LabelMode::kPositiveNegative
+              : label.kind == FeatureLabel::kFixed ? LabelMode::kAllCandidates
+                                                   : LabelMode::kNeutral;
+  plan.apply_transform = label.kind == FeatureLabel::kTrue;
+  plan.seed = label.kind == FeatureLabel::kTrue ? config_.test_seed : 0;
   plan.last_layer = *std::max_element(layers.begin(), layers.end());
   plan.eval_batch = config_.eval_batch;
+  plan.task_labels = task_labels != nullptr;
+  const int group = label.kind == FeatureLabel::kFixed ? label.fixed : 0;
+  if (task_labels) *task_labels = Array<int32_t>(backend_, split.count);
   ForwardHooks hooks;
   hooks.after_layer = [&](const ForwardChunk& chunk, int l, const float* h) {
     const auto selected = std::find(layers.begin(), layers.end(), l);
     if (selected == layers.end()) return;
     float* destination =
         features.data() + chunk.start * feature_width + offsets[selected - layers.begin()];
-    backend_.rms_norm(h, chunk.rows, network.out_width(l), destination, feature_width);
+    const int out = network.out_width(l);
+    backend_.rms_norm(h + static_cast<size_t>(group) * chunk.images * out, chunk.images, out,
+                      destination, feature_width);
   };
+  if (task_labels) {
+    hooks.end_chunk = [&](const ForwardChunk& chunk) {
+      backend_.copy(task_labels->data() + chunk.start, chunk.task_labels,
+                    static_cast<size_t>(chunk.images) * sizeof(int32_t));
+    };
+  }
   run_chunked_forward(backend_, network, split, shape_, plan, hooks);
   return features;
 }

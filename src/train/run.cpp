@@ -63,6 +63,14 @@ void require_finite_losses(const std::vector<double>& losses, int epoch, const T
 
 }  // namespace
 
+Dataset load_run_dataset(const TrainConfig& config) {
+  Dataset dataset = load_dataset(config.dataset, config.data_dir);
+  select_classes(dataset, parse_classes(config.classes, dataset.num_classes));
+  limit_images(dataset.train, static_cast<size_t>(config.train_limit), dataset.pixels());
+  limit_images(dataset.test, static_cast<size_t>(config.test_limit), dataset.pixels());
+  return dataset;
+}
+
 nlohmann::json evaluate_trained(Backend& backend, Trainer& trainer, const Dataset& dataset,
                                 const TrainConfig& config) {
   nlohmann::json result;
@@ -92,7 +100,18 @@ nlohmann::json evaluate_trained(Backend& backend, Trainer& trainer, const Datase
     result["fast_loss"] = r.epoch_loss;
   }
   if (config.probe) {
-    ReadoutConfig probe{parse_score_layers(config.probe_layers, trainer.model().network().num_layers()),
+    const int layers = trainer.model().network().num_layers();
+    const bool each = config.probe_layers == kEachLayer;
+    if (each) {
+      // Transfer from single layers: one probe per hidden layer, then one over all of them.
+      for (int l = 0; l < layers; ++l) {
+        ReadoutConfig single{{l}, config.probe_epochs, config.probe_lr, config.batch, config.seed,
+                             "probe (layer " + std::to_string(l + 1) + ")"};
+        result["probe_acc_per_layer"].push_back(
+            linear_readout(backend, trainer, dataset, single).test_accuracy);
+      }
+    }
+    ReadoutConfig probe{parse_score_layers(each ? "all" : config.probe_layers, layers),
                         config.probe_epochs, config.probe_lr, config.batch, config.seed, "probe"};
     const LinearClassifierResult r = linear_readout(backend, trainer, dataset, probe);
     result["probe_acc"] = r.test_accuracy;
@@ -103,9 +122,9 @@ nlohmann::json evaluate_trained(Backend& backend, Trainer& trainer, const Datase
 
 void print_result_table(const nlohmann::json& result, const TrainConfig& config) {
   auto row = [](const std::string& name, double accuracy) {
-    std::printf("%-38s %7.2f%%\n", name.c_str(), accuracy * 100);
+    std::printf("%-44s %7.2f%%\n", name.c_str(), accuracy * 100);
   };
-  std::printf("\n%-38s %8s\n", "result (test set)", "accuracy");
+  std::printf("\n%-44s %8s\n", "result (test set)", "accuracy");
   if (result.contains("head_acc")) {
     row("bp-ce head, " + task_name(config.task) + " labels", result["head_acc"]);
   } else if (result.contains("task_acc")) {
@@ -116,8 +135,15 @@ void print_result_table(const nlohmann::json& result, const TrainConfig& config)
     }
   }
   if (result.contains("fast_acc")) row("fast (linear classifier), classes", result["fast_acc"]);
+  if (result.contains("probe_acc_per_layer")) {
+    const auto& per_layer = result["probe_acc_per_layer"];
+    for (size_t l = 0; l < per_layer.size(); ++l) {
+      row("transfer (linear probe, layer " + std::to_string(l + 1) + "), classes", per_layer[l]);
+    }
+  }
   if (result.contains("probe_acc")) {
-    row("transfer (linear probe, " + config.probe_layers + "), classes", result["probe_acc"]);
+    const std::string layers = config.probe_layers == kEachLayer ? "all" : config.probe_layers;
+    row("transfer (linear probe, " + layers + "), classes", result["probe_acc"]);
   }
 }
 
@@ -134,11 +160,11 @@ nlohmann::json run_probe(const ProbeRequest& request) {
   config.probe_layers = request.probe_layers;
   config.fast_epochs = 0;
   config.out_dir = request.out_dir.empty() ? default_out_dir(config) + "-probe" : request.out_dir;
-  validate_config(config);  // the probe's options against the saved network, before any data
+  config.graphs = GraphsMode::kAuto;  // nothing is trained
+  // The probe's options against the saved network, before any data.
+  validate_config(config, ConfigUse::kEvaluate);
   std::unique_ptr<Backend> backend = make_backend(enum_name(config.device));
-  Dataset dataset = load_dataset(config.dataset, config.data_dir);
-  limit_images(dataset.train, static_cast<size_t>(config.train_limit), dataset.pixels());
-  limit_images(dataset.test, static_cast<size_t>(config.test_limit), dataset.pixels());
+  Dataset dataset = load_run_dataset(config);
   Trainer trainer(*backend, config, dataset);
   const int epoch = restore_training_checkpoint(checkpoint, request.checkpoint_path,
                                                 trainer.model(), config, false);
@@ -175,10 +201,10 @@ nlohmann::json run_training(TrainConfig config) {
   }
   std::unique_ptr<Backend> backend = make_backend(enum_name(config.device));
   backend->set_gemm_precision(config.precision);
+  // --device auto may have found no GPU: --graphs on is refused now, before the data.
+  resolve_graphs(config.graphs, backend->kind() == DeviceKind::kCuda);
 
-  Dataset dataset = load_dataset(config.dataset, config.data_dir);
-  limit_images(dataset.train, static_cast<size_t>(config.train_limit), dataset.pixels());
-  limit_images(dataset.test, static_cast<size_t>(config.test_limit), dataset.pixels());
+  Dataset dataset = load_run_dataset(config);
   std::printf("dataset %s: %zu train, %zu test images, %dx%dx%d\n", dataset.name.c_str(),
               dataset.train.count, dataset.test.count, dataset.channels, dataset.height,
               dataset.width);

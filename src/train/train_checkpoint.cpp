@@ -15,17 +15,22 @@ std::string layer_tensor(int layer, const char* what) {
 // The config fields that must agree for a checkpoint to continue or be probed as `config`.
 const char* const kNetworkFields[] = {"dataset", "task",   "layers", "algo",      "goodness",
                                       "threshold", "loss", "batch",  "optimizer", "seed",
-                                      "train_limit"};
+                                      "train_limit", "classes"};
 
 int64_t metadata_integer(const Checkpoint& checkpoint, const std::string& path,
                          const std::string& key) {
   const auto found = checkpoint.metadata.find(key);
   require(found != checkpoint.metadata.end(), path + ": the checkpoint has no '" + key + "' metadata");
+  size_t used = 0;
+  int64_t value = 0;
   try {
-    return std::stoll(found->second);
+    value = std::stoll(found->second, &used);
   } catch (const std::exception&) {
-    throw Error(path + ": the checkpoint's '" + key + "' metadata is not an integer");
+    used = 0;
   }
+  require(used > 0 && used == found->second.size(),
+          path + ": the checkpoint's '" + key + "' metadata is not an integer");
+  return value;
 }
 
 // Where an Mlp's tensors live in the file: the network's layer l is "layers.<l>.", the bp-ce
@@ -102,6 +107,8 @@ TrainConfig checkpoint_config(const Checkpoint& checkpoint, const std::string& p
   const int64_t schema = checkpoint.metadata.count("schema")
                              ? metadata_integer(checkpoint, path, "schema")
                              : 1;
+  require(schema >= 1, path + ": the checkpoint's schema version " + std::to_string(schema) +
+                          " is not one ffcuda has written (versions start at 1)");
   require(schema <= kSchemaVersion,
           path + ": the checkpoint has schema version " + std::to_string(schema) +
               ", this ffcuda reads up to version " + std::to_string(kSchemaVersion) +

@@ -176,7 +176,9 @@ TEST_F(CheckpointFormat, ParsesAsSafetensors) {
     const auto end = entry["data_offsets"][1].get<uint64_t>();
     ASSERT_EQ(end - begin, tensor.data.size() * sizeof(float));
     ASSERT_LE(end, data.size());
-    EXPECT_EQ(std::memcmp(data.data() + begin, tensor.data.data(), end - begin), 0);
+    if (end > begin) {  // memcmp must not be given an empty tensor's null buffer
+      EXPECT_EQ(std::memcmp(data.data() + begin, tensor.data.data(), end - begin), 0);
+    }
     ranges.emplace_back(begin, end);
   }
   EXPECT_EQ(header.size(), saved.tensors.size() + 1);  // nothing but tensors and __metadata__

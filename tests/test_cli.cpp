@@ -72,6 +72,9 @@ TEST(Cli, EveryBadOptionIsRefusedInOneLineBeforeAnyData) {
   expect_refused_before_data("bench --device cpu --lr -1", "--lr");
   expect_refused_before_data("bench --device cpu --eval-images -1", "--eval-images");
   expect_refused_before_data(train + "--seed -1", "--seed");
+  expect_refused_before_data("train --device cpu --out /etc/hostname", "--out /etc/hostname is a file");
+  expect_refused_before_data("train --device cpu --save /etc/hostname/run.safetensors",
+                             "/etc/hostname is a file");
   expect_refused_before_data("frobnicate", "unknown subcommand 'frobnicate'");
   EXPECT_FALSE(std::filesystem::exists("/tmp/ffcuda_cli_never"));
 }

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -198,6 +199,9 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const ff::Error& e) {
     std::cerr << "ffcuda: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {  // a path the user gave
+    std::cerr << "ffcuda: error: " << e.what() << "; check the path and its permissions\n";
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "ffcuda: internal error: " << e.what() << "\n";

@@ -283,7 +283,8 @@ Checkpoint load_checkpoint(const std::string& path) {
     CheckpointTensor tensor{std::move(entry.name), std::move(entry.shape), {}};
     tensor.data.resize((entry.end - entry.begin) / sizeof(float));
     // memcpy, not a cast: the data need not be float-aligned inside `bytes`.
-    std::memcpy(tensor.data.data(), data + entry.begin, entry.end - entry.begin);
+    // (A zero-element tensor has no buffer: memcpy must not be given its null pointer.)
+    if (!tensor.data.empty()) std::memcpy(tensor.data.data(), data + entry.begin, entry.end - entry.begin);
     checkpoint.tensors.push_back(std::move(tensor));
   }
   return checkpoint;

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <cstdlib>
 #include <sstream>
 
@@ -194,6 +195,26 @@ void validate_config(const TrainConfig& c, ConfigUse use) {
     require(c.save_every >= 0, "--save-every must be >= 0; got " + std::to_string(c.save_every));
     require(c.save_every == 0 || !c.save_path.empty(),
             "--save-every needs --save PATH (where to write the checkpoint)");
+    // Where the run writes, checked now rather than after hours of training.
+    std::error_code error;
+    require(c.out_dir.empty() || !std::filesystem::exists(c.out_dir, error) ||
+                std::filesystem::is_directory(c.out_dir, error),
+            "--out " + c.out_dir + " is a file, not a folder; name a folder (it is created)");
+    if (!c.save_path.empty()) {
+      const std::filesystem::path save(c.save_path);
+      require(!std::filesystem::is_directory(save, error),
+              "--save " + c.save_path + " is a folder; name the checkpoint file, e.g. " +
+                  (save / "run.safetensors").string());
+      // Its folder is created when missing; an ancestor that is a file would make that fail.
+      std::filesystem::path folder = save.parent_path();
+      while (!folder.empty() && !std::filesystem::exists(folder, error) &&
+             folder != folder.parent_path()) {
+        folder = folder.parent_path();
+      }
+      require(folder.empty() || std::filesystem::is_directory(folder, error),
+              "--save " + c.save_path + ": " + folder.string() +
+                  " is a file, so the checkpoint's folder cannot be made; name another path");
+    }
   }
   prefixed("--score-layers", [&] { scoring_layers(c, layers); });
   if (c.probe) {

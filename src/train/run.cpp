@@ -210,6 +210,10 @@ nlohmann::json run_training(TrainConfig config) {
               dataset.width);
 
   std::filesystem::create_directories(config.out_dir);
+  if (!config.save_path.empty()) {
+    const std::filesystem::path folder = std::filesystem::path(config.save_path).parent_path();
+    if (!folder.empty()) std::filesystem::create_directories(folder);
+  }
   Trainer trainer(*backend, config, dataset);
   StepRunner& steps = trainer.steps();
   int first_epoch = 0;

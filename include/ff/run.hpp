@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "ff/checkpoint.hpp"
 #include "ff/config.hpp"
 #include "ff/dataset.hpp"
 
@@ -13,6 +14,11 @@ namespace ff {
 
 class Backend;
 class Trainer;
+
+// The config of a saved network for evaluating it (probe, embed): the checkpoint's, with the
+// data folder ("" keeps the saved one) and device given, and no graph capture.
+TrainConfig evaluation_config(const Checkpoint& checkpoint, const std::string& path,
+                              const std::string& data_dir, const std::string& device);
 
 // The dataset of a run: loaded from config.data_dir, restricted to --classes, then to the limits.
 Dataset load_run_dataset(const TrainConfig& config);

@@ -59,12 +59,9 @@ nlohmann::json run_embed(const EmbedRequest& request) {
   require(request.limit >= 0, "--limit must be >= 0 (0: every image)");
   const FeatureLabel label = parse_feature_label(request.label);
   const Checkpoint checkpoint = load_checkpoint(request.checkpoint_path);
-  TrainConfig config = checkpoint_config(checkpoint, request.checkpoint_path);
-  if (!request.data_dir.empty()) config.data_dir = request.data_dir;
-  if (config.data_dir.empty()) config.data_dir = "data/" + config.dataset;
-  config.device = parse_enum<DeviceChoice>(request.device);
+  TrainConfig config = evaluation_config(checkpoint, request.checkpoint_path, request.data_dir,
+                                         request.device);
   config.probe = false;
-  config.graphs = GraphsMode::kAuto;  // nothing is trained
   validate_config(config, ConfigUse::kEvaluate);
   const Dataset layout = dataset_layout(config.dataset);
   const int num_layers =

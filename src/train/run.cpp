@@ -63,6 +63,16 @@ void require_finite_losses(const std::vector<double>& losses, int epoch, const T
 
 }  // namespace
 
+TrainConfig evaluation_config(const Checkpoint& checkpoint, const std::string& path,
+                              const std::string& data_dir, const std::string& device) {
+  TrainConfig config = checkpoint_config(checkpoint, path);
+  if (!data_dir.empty()) config.data_dir = data_dir;
+  if (config.data_dir.empty()) config.data_dir = "data/" + config.dataset;
+  config.device = parse_enum<DeviceChoice>(device);
+  config.graphs = GraphsMode::kAuto;  // nothing is trained
+  return config;
+}
+
 Dataset load_run_dataset(const TrainConfig& config) {
   Dataset dataset = load_dataset(config.dataset, config.data_dir);
   select_classes(dataset, parse_classes(config.classes, dataset.num_classes));
@@ -150,17 +160,14 @@ void print_result_table(const nlohmann::json& result, const TrainConfig& config)
 nlohmann::json run_probe(const ProbeRequest& request) {
   const auto run_start = Clock::now();
   const Checkpoint checkpoint = load_checkpoint(request.checkpoint_path);
-  TrainConfig config = checkpoint_config(checkpoint, request.checkpoint_path);
-  if (!request.data_dir.empty()) config.data_dir = request.data_dir;
-  if (config.data_dir.empty()) config.data_dir = "data/" + config.dataset;
-  config.device = parse_enum<DeviceChoice>(request.device);
+  TrainConfig config = evaluation_config(checkpoint, request.checkpoint_path, request.data_dir,
+                                         request.device);
   config.probe = true;
   config.probe_epochs = request.probe_epochs;
   config.probe_lr = request.probe_lr;
   config.probe_layers = request.probe_layers;
   config.fast_epochs = 0;
   config.out_dir = request.out_dir.empty() ? default_out_dir(config) + "-probe" : request.out_dir;
-  config.graphs = GraphsMode::kAuto;  // nothing is trained
   // The probe's options against the saved network, before any data.
   validate_config(config, ConfigUse::kEvaluate);
   std::unique_ptr<Backend> backend = make_backend(enum_name(config.device));

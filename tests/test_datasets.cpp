@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ff/dataset.hpp"
+#include "test_util.hpp"
 #include "ff/error.hpp"
 #include "test_paths.hpp"
 #include "ff/task.hpp"
@@ -64,11 +65,7 @@ void write_gz(const std::string& path, const Bytes& bytes) {
 }
 
 Bytes idx(uint8_t type, const std::vector<uint32_t>& dims, const Bytes& data) {
-  Bytes out = {0, 0, type, static_cast<uint8_t>(dims.size())};
-  for (uint32_t d : dims)
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(d >> shift));
-  out.insert(out.end(), data.begin(), data.end());
-  return out;
+  return ff::testing_util::idx_file(type, dims, data);
 }
 
 Bytes idx_images(uint32_t n, uint32_t h, uint32_t w) {

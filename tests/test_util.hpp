@@ -9,6 +9,17 @@
 
 namespace ff::testing_util {
 
+// An IDX file (big-endian dimensions, then the data): element type 0x08 is unsigned bytes.
+inline std::vector<uint8_t> idx_file(uint8_t type, const std::vector<uint32_t>& dims,
+                                     const std::vector<uint8_t>& data) {
+  std::vector<uint8_t> out = {0, 0, type, static_cast<uint8_t>(dims.size())};
+  for (uint32_t d : dims) {
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(d >> shift));
+  }
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
 // `count` random 1x12x12 images per split with labels 0..9 (seeded, the same on every machine):
 // even sides (jigsaw), 144 values (a 10- or 24-way label fits), milliseconds to train on.
 inline Dataset synthetic_images(uint64_t seed, size_t count) {

@@ -212,22 +212,25 @@ nlohmann::json run_training(TrainConfig config) {
   resolve_graphs(config.graphs, backend->kind() == DeviceKind::kCuda);
 
   Dataset dataset = load_run_dataset(config);
-  std::printf("dataset %s: %zu train, %zu test images, %dx%dx%d\n", dataset.name.c_str(),
-              dataset.train.count, dataset.test.count, dataset.channels, dataset.height,
-              dataset.width);
-
-  std::filesystem::create_directories(config.out_dir);
-  if (!config.save_path.empty()) {
-    const std::filesystem::path folder = std::filesystem::path(config.save_path).parent_path();
-    if (!folder.empty()) std::filesystem::create_directories(folder);
-  }
+  // What depends on the data (a batch larger than the training set, ...) and the checkpoint's
+  // tensors are checked here, before anything is printed or written.
   Trainer trainer(*backend, config, dataset);
   StepRunner& steps = trainer.steps();
   int first_epoch = 0;
   if (resume) {
     first_epoch =
         restore_training_checkpoint(*resume, config.resume_path, trainer.model(), config, true);
+  }
+  std::printf("dataset %s: %zu train, %zu test images, %dx%dx%d\n", dataset.name.c_str(),
+              dataset.train.count, dataset.test.count, dataset.channels, dataset.height,
+              dataset.width);
+  if (resume) {
     std::printf("resumed from %s at epoch %d\n", config.resume_path.c_str(), first_epoch + 1);
+  }
+  std::filesystem::create_directories(config.out_dir);
+  if (!config.save_path.empty()) {
+    const std::filesystem::path folder = std::filesystem::path(config.save_path).parent_path();
+    if (!folder.empty()) std::filesystem::create_directories(folder);
   }
   JsonLines metrics(config.out_dir + "/metrics.jsonl", first_epoch > 0);
 

@@ -135,6 +135,16 @@ struct TrainConfig {
 // numbers, layer selections against the network's depth, the task against the dataset's image
 // shape, graphs against the device. Throws ff::Error naming the option and what to do. Called
 // before any data is loaded or any step runs.
+// What `config` describes before any data is read (the dataset's shape from its name, --classes
+// applied): the number of hidden layers, and the labels the task writes into the input.
+int config_hidden_layers(const TrainConfig& config);
+int config_task_labels(const TrainConfig& config);
+
+// Throws ff::Error unless images of height x width carry the task of `config` with `num_labels`
+// labels (the index maps of ff/task.hpp assume these shapes; all four datasets satisfy them).
+// validate_config asks it of the named dataset's shape, the Trainer of the data it is given.
+void require_task_fits(const TrainConfig& config, int height, int width, int num_labels);
+
 enum class ConfigUse {
   kTrain,     // ffcuda train and bench: every option
   kEvaluate,  // a saved network probed or embedded: what evaluation reads (not lr, epochs, ...)

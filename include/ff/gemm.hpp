@@ -61,6 +61,7 @@ inline size_t gemm_a_span(const GemmDesc& d) {
 inline size_t gemm_b_span(const GemmDesc& d) {
   return d.trans_b == Trans::kT ? operand_span(d.n, d.k, d.ldb) : operand_span(d.k, d.n, d.ldb);
 }
+inline size_t gemm_c_span(const GemmDesc& d) { return operand_span(d.m, d.n, d.ldc); }
 
 // Floating-point operations of one GEMM (multiply and add counted separately).
 inline double gemm_flops(const GemmDesc& d) { return 2.0 * d.m * d.n * static_cast<double>(d.k); }

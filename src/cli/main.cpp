@@ -99,6 +99,16 @@ void add_train_options(CLI::App& app, ff::TrainConfig& c) {
 
 // CLI11 reports a parse error over two lines ("...", "Run with --help ..."); the project's form is
 // one line on stderr. --help and --version are not errors: CLI11 prints them itself.
+// The options of a command that reads a saved network (probe, embed); returns --out's option.
+CLI::Option* add_saved_network_options(CLI::App& app, std::string& checkpoint,
+                                       std::string& data_dir, std::string& device,
+                                       std::string& out) {
+  app.add_option("--checkpoint", checkpoint, "checkpoint written by --save")->required();
+  app.add_option("--data-dir", data_dir, "dataset folder (default: as trained)");
+  app.add_option("--device", device, "auto | cuda | cpu")->capture_default_str();
+  return app.add_option("--out", out, "output folder");
+}
+
 bool is_subcommand(const CLI::App& app, const std::string& word) {
   for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
     if (sub->get_name() == word) return true;
@@ -148,19 +158,17 @@ int main(int argc, char** argv) {
   bench->add_option("--json", bench_config.json_path, "write the results as JSON here");
   ff::ProbeRequest probe_request;
   CLI::App* probe = app.add_subcommand("probe", "linear-probe transfer of a saved network");
-  probe->add_option("--checkpoint", probe_request.checkpoint_path, "checkpoint written by --save")
-      ->required();
+  add_saved_network_options(*probe, probe_request.checkpoint_path, probe_request.data_dir,
+                            probe_request.device, probe_request.out_dir);
   probe->add_option("--probe-epochs", probe_request.probe_epochs, "epochs of the linear probe")
       ->capture_default_str();
   probe->add_option("--probe-lr", probe_request.probe_lr, "learning rate")->capture_default_str();
   probe->add_option("--probe-layers", probe_request.probe_layers, "lastN | all | 1,3,... | each")
       ->capture_default_str();
-  probe->add_option("--data-dir", probe_request.data_dir, "dataset folder (default: as trained)");
-  probe->add_option("--device", probe_request.device, "auto | cuda | cpu")->capture_default_str();
-  probe->add_option("--out", probe_request.out_dir, "output folder");
   ff::EmbedRequest embed_request;
   CLI::App* embed = app.add_subcommand("embed", "a saved network's layer activities as .npy files");
-  embed->add_option("--checkpoint", embed_request.checkpoint_path, "checkpoint written by --save")
+  add_saved_network_options(*embed, embed_request.checkpoint_path, embed_request.data_dir,
+                            embed_request.device, embed_request.out_dir)
       ->required();
   embed->add_option("--layers", embed_request.layers,
                     "lastN | all | 1,3,... | each (one file per layer)")
@@ -172,9 +180,6 @@ int main(int argc, char** argv) {
   embed->add_option("--split", embed_request.split, "test | train")->capture_default_str();
   embed->add_option("--limit", embed_request.limit, "only the first N images (0: all)")
       ->capture_default_str();
-  embed->add_option("--data-dir", embed_request.data_dir, "dataset folder (default: as trained)");
-  embed->add_option("--device", embed_request.device, "auto | cuda | cpu")->capture_default_str();
-  embed->add_option("--out", embed_request.out_dir, "output folder")->required();
 
   // CLI11 would take an unknown first word for a stray argument ("A subcommand is required").
   if (argc > 1 && argv[1][0] != '-' && !is_subcommand(app, argv[1])) {

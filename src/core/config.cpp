@@ -159,10 +159,33 @@ std::vector<int> scoring_layers(const TrainConfig& config, int num_layers) {
   return parse_score_layers(last_only ? "last1" : config.score_layers, num_layers);
 }
 
+int config_hidden_layers(const TrainConfig& c) {
+  return static_cast<int>(parse_layers(c.layers_spec, dataset_layout(c.dataset).pixels()).size());
+}
+
+int config_task_labels(const TrainConfig& c) {
+  const Dataset layout = dataset_layout(c.dataset);
+  const std::vector<int> classes = parse_classes(c.classes, layout.num_classes);
+  return task_num_labels(c.task, classes.empty() ? layout.num_classes : static_cast<int>(classes.size()));
+}
+
+void require_task_fits(const TrainConfig& c, int height, int width, int num_labels) {
+  require(num_labels >= 2 || c.task == Task::kUnsupervised, "the task needs at least two labels");
+  require(c.algo != Algo::kBpCe || num_labels >= 2,
+          "--algo bp-ce needs a task with labels (not --task unsupervised)");
+  require(c.task != Task::kRotation || height == width,
+          "--task rotation needs square images; " + c.dataset + "'s are " +
+              std::to_string(height) + "x" + std::to_string(width));
+  require(c.task != Task::kJigsaw || (height % 2 == 0 && width % 2 == 0),
+          "--task jigsaw needs an even image height and width (2x2 patches)");
+  require(num_labels <= height * width,
+          "the task's " + std::to_string(num_labels) + " labels do not fit in the first channel");
+}
+
 void validate_config(const TrainConfig& c, ConfigUse use) {
   const bool training = use == ConfigUse::kTrain;
   const Dataset layout = dataset_layout(c.dataset);
-  const int layers = static_cast<int>(parse_layers(c.layers_spec, layout.pixels()).size());
+  const int layers = config_hidden_layers(c);
   require(c.train_limit >= 0, "--train-limit must be >= 0 (0: every image); got " +
                                   std::to_string(c.train_limit));
   require(c.test_limit >= 0, "--test-limit must be >= 0 (0: every image); got " +
@@ -225,16 +248,7 @@ void validate_config(const TrainConfig& c, ConfigUse use) {
       prefixed("--probe-layers", [&] { parse_score_layers(c.probe_layers, layers); });
     }
   }
-  const std::vector<int> classes = parse_classes(c.classes, layout.num_classes);
-  const int labels =
-      task_num_labels(c.task, classes.empty() ? layout.num_classes : static_cast<int>(classes.size()));
-  require(c.algo != Algo::kBpCe || labels >= 2,
-          "--algo bp-ce needs a task with labels (not --task unsupervised)");
-  require(c.task != Task::kRotation || layout.height == layout.width,
-          "--task rotation needs square images; " + c.dataset + "'s are " +
-              std::to_string(layout.height) + "x" + std::to_string(layout.width));
-  require(c.task != Task::kJigsaw || (layout.height % 2 == 0 && layout.width % 2 == 0),
-          "--task jigsaw needs an even image height and width (2x2 patches)");
+  require_task_fits(c, layout.height, layout.width, config_task_labels(c));
   require(!(c.graphs == GraphsMode::kOn && c.device == DeviceChoice::kCpu),
           "--graphs on needs the CUDA backend (the CPU runs ops as they are issued); use "
           "--graphs off or auto, or --device cuda");

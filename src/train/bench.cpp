@@ -95,11 +95,11 @@ class GemmReplay {
     for (const RecordedGemm& g : gemms_) {
       live.push_back({recorder.is_live(g.a, gemm_a_span(g.desc) * sizeof(float)),
                       recorder.is_live(g.b, gemm_b_span(g.desc) * sizeof(float)),
-                      recorder.is_live(g.c, c_span(g.desc) * sizeof(float)),
+                      recorder.is_live(g.c, gemm_c_span(g.desc) * sizeof(float)),
                       g.bias == nullptr || recorder.is_live(g.bias, g.desc.m * sizeof(float))});
       inputs = std::max({inputs, gemm_a_span(g.desc), gemm_b_span(g.desc),
                          static_cast<size_t>(g.desc.m)});
-      outputs = std::max(outputs, c_span(g.desc));
+      outputs = std::max(outputs, gemm_c_span(g.desc));
     }
     inputs_ = Array<float>(recorder, std::vector<float>(inputs, 0.5f));
     outputs_ = Array<float>(recorder, std::vector<float>(outputs, 0.5f));
@@ -116,7 +116,6 @@ class GemmReplay {
   }
 
  private:
-  static size_t c_span(const GemmDesc& d) { return operand_span(d.m, d.n, d.ldc); }
   std::vector<RecordedGemm> gemms_;
   Array<float> inputs_, outputs_;
 };

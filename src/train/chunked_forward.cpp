@@ -19,6 +19,7 @@ void run_chunked_forward(Backend& backend, const Mlp& network, const ResidentSpl
   Array<float> input(backend, max_rows * network.in_width(0));
   Array<float> xn(backend, max_rows * widest), h(backend, max_rows * widest);
   Array<int32_t> task_labels(backend, plan.task_labels ? chunk : 0);
+  int32_t* const labels_out = plan.task_labels ? task_labels.data() : nullptr;
   const bool reuse = plan.reuse_layer1 && plan.mode == LabelMode::kAllCandidates;
   Array<float> layer1_reference(backend,
                                 reuse ? static_cast<size_t>(chunk) * network.out_width(0) : 0);
@@ -32,10 +33,10 @@ void run_chunked_forward(Backend& backend, const Mlp& network, const ResidentSpl
     current.start = start;
     current.images = static_cast<int>(std::min<size_t>(chunk, split.count - start));
     current.rows = rows_per_image * current.images;
-    current.task_labels = plan.task_labels ? task_labels.data() : nullptr;
+    current.task_labels = labels_out;
     spec.batch = current.images;
     spec.indices = indices.data() + start;
-    backend.prepare_batch(spec, input.data(), plan.task_labels ? task_labels.data() : nullptr);
+    backend.prepare_batch(spec, input.data(), labels_out);
     backend.rms_norm(input.data(), current.rows, network.in_width(0), xn.data(),
                      network.in_width(0));
     if (hooks.begin_chunk) hooks.begin_chunk(current);

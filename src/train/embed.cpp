@@ -63,18 +63,13 @@ nlohmann::json run_embed(const EmbedRequest& request) {
                                          request.device);
   config.probe = false;
   validate_config(config, ConfigUse::kEvaluate);
-  const Dataset layout = dataset_layout(config.dataset);
-  const int num_layers =
-      static_cast<int>(parse_layers(config.layers_spec, layout.pixels()).size());
-  const auto sets = layer_sets(request.layers, num_layers);
-  const bool labelled = config.algo != Algo::kBpCe && config.task != Task::kUnsupervised;
+  const auto sets = layer_sets(request.layers, config_hidden_layers(config));
+  const int num_labels = config_task_labels(config);
+  // Labels in the input: a labelled task, and not bp-ce (as Evaluator::classifies_slowly).
+  const bool labelled = num_labels >= 2 && config.algo != Algo::kBpCe;
   require(label.kind == FeatureLabel::kNeutral || labelled,
           "--label " + request.label + ": this network's input carries no label (" +
               enum_name(config.algo) + ", " + task_name(config.task) + "); use --label neutral");
-
-  const std::vector<int> classes = parse_classes(config.classes, layout.num_classes);
-  const int num_labels =
-      task_num_labels(config.task, classes.empty() ? layout.num_classes : static_cast<int>(classes.size()));
   require(label.kind != FeatureLabel::kFixed || label.fixed < num_labels,
           "--label " + request.label + ": the " + task_name(config.task) + " task has " +
               std::to_string(num_labels) + " labels (0 to " + std::to_string(num_labels - 1) + ")");

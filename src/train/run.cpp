@@ -203,7 +203,6 @@ nlohmann::json run_training(TrainConfig config) {
   std::optional<Checkpoint> resume;
   if (!config.resume_path.empty()) {
     resume = load_checkpoint(config.resume_path);
-    checkpoint_config(*resume, config.resume_path);
     require_matching_config(*resume, config.resume_path, config);
   }
   std::unique_ptr<Backend> backend = make_backend(enum_name(config.device));

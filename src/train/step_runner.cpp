@@ -37,7 +37,6 @@ StepRunner::StepRunner(Backend& backend, const TrainConfig& config, Model& model
       epoch_order_(backend, train.count),
       loss_sums_(backend, static_cast<size_t>(model.network().num_layers()) + 1),
       cursor_(backend, 1) {
-  require(batch_ > 0, "--batch must be positive");
   require(train.count >= static_cast<size_t>(batch_),
           "the training set has " + std::to_string(train.count) +
               " images, fewer than one batch of " + std::to_string(batch_) +

@@ -17,17 +17,7 @@ TaskShape task_shape(const TrainConfig& config, const Dataset& dataset) {
   shape.width = dataset.width;
   shape.task = config.task;
   shape.num_labels = task_num_labels(config.task, dataset.num_classes);
-  // The index maps of ff/task.hpp assume these shapes (all four datasets satisfy them).
-  require(shape.num_labels >= 2 || config.task == Task::kUnsupervised,
-          "the task needs at least two labels");
-  require(config.task != Task::kRotation || shape.height == shape.width,
-          "--task rotation needs square images; this dataset's are " +
-              std::to_string(shape.height) + "x" + std::to_string(shape.width));
-  require(config.task != Task::kJigsaw || (shape.height % 2 == 0 && shape.width % 2 == 0),
-          "--task jigsaw needs an even image height and width (2x2 patches)");
-  require(shape.num_labels <= shape.height * shape.width,
-          "the task's " + std::to_string(shape.num_labels) + " labels do not fit in the first channel");
-  require(config.algo != Algo::kBpCe || shape.num_labels >= 2, "bp-ce needs a task with labels");
+  require_task_fits(config, shape.height, shape.width, shape.num_labels);
   return shape;
 }
 

@@ -170,6 +170,14 @@ TEST_F(BadInputs, EachIsOneClearLineANonZeroExitAndNothingWritten) {
            dir("never"),
        "--split"},
       {"bench --device cpu --iters 0", "--iters"},
+      {"study --datasets mnist --device cpu", "needs --out"},
+      {"study --datasets imagenet" + out, "unknown --datasets entry 'imagenet'"},
+      {"study --task rotation" + out, "--task"},
+      {"study --sweep lr" + out, "--sweep"},
+      {"study --preset huge" + out, "--preset"},
+      {"study --epochs -1 --datasets mnist --device cpu" + out, "--epochs"},
+      {"study --out " + dir("a_file"), "is a file"},
+      {"study --report " + dir("missing"), "study.json"},
   };
   ASSERT_GE(cases.size(), 30u);
   for (const Case& c : cases) {

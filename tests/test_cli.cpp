@@ -131,6 +131,7 @@ TEST(Cli, ADivergedRunStopsWithAClearErrorAndSavesNothing) {
                            " --layers 2x20 --epochs 2 --train-limit 500 --test-limit 100 --lr 1e30"
                            " --save " + checkpoint + " --out " + out.string(),
                        "training diverged; lower --lr");
+  // (the message also says that no checkpoint was written: checked in the bad-input table)
   EXPECT_FALSE(std::filesystem::exists(out / "result.json"));
   EXPECT_FALSE(std::filesystem::exists(checkpoint));
   std::filesystem::remove_all(out);

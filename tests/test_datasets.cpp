@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ff/dataset.hpp"
+#include "dataset_fixtures.hpp"
 #include "test_util.hpp"
 #include "ff/error.hpp"
 #include "test_paths.hpp"
@@ -25,21 +26,7 @@ using Bytes = std::vector<uint8_t>;
 
 namespace {
 
-// A distinct-enough value per (image, channel, row, col): swapping row and col changes it, so a
-// transposed or channel-shuffled reader fails the exact comparisons below.
-uint8_t pixel(size_t n, size_t ch, size_t r, size_t c) {
-  return static_cast<uint8_t>((n * 37 + ch * 71 + r * 13 + c * 5) % 251);
-}
-
-// Images [n][channels][h][w], each plane row-major: the layout every reader must return.
-Bytes planes(size_t n, size_t channels, size_t h, size_t w) {
-  Bytes out;
-  for (size_t i = 0; i < n; ++i)
-    for (size_t ch = 0; ch < channels; ++ch)
-      for (size_t r = 0; r < h; ++r)
-        for (size_t c = 0; c < w; ++c) out.push_back(pixel(i, ch, r, c));
-  return out;
-}
+using namespace ff::testing_util;  // the format writers
 
 // A fresh directory per test (named after it), removed afterwards.
 struct TempDir {
@@ -51,19 +38,6 @@ struct TempDir {
   std::string file(const std::string& name) const { return (path / name).string(); }
 };
 
-void write_file(const std::string& path, const Bytes& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
-
-void write_gz(const std::string& path, const Bytes& bytes) {
-  gzFile file = gzopen(path.c_str(), "wb");
-  ASSERT_NE(file, nullptr) << path;
-  ASSERT_EQ(gzwrite(file, bytes.data(), unsigned(bytes.size())), int(bytes.size()));
-  ASSERT_EQ(gzclose(file), Z_OK);
-}
-
 Bytes idx(uint8_t type, const std::vector<uint32_t>& dims, const Bytes& data) {
   return ff::testing_util::idx_file(type, dims, data);
 }
@@ -73,45 +47,6 @@ Bytes idx_images(uint32_t n, uint32_t h, uint32_t w) {
 }
 Bytes idx_labels(const Bytes& labels) {
   return idx(0x08, {static_cast<uint32_t>(labels.size())}, labels);
-}
-
-// n records with labels first_label, first_label + 1, ... (mod 10).
-Bytes cifar_records(size_t n, size_t first_label) {
-  const Bytes pixels = planes(n, 3, 32, 32);
-  Bytes out(n * 3073);
-  for (size_t i = 0; i < n; ++i) {
-    out[i * 3073] = static_cast<uint8_t>((first_label + i) % 10);
-    std::copy_n(pixels.begin() + i * 3072, 3072, out.begin() + i * 3073 + 1);
-  }
-  return out;
-}
-
-// SVHN as MATLAB writes it: X(r,c,ch,n) at r + 32c + 1024ch + 3072n, y an [N,1] column.
-// x_dims other than {32,32,3,N} make a wrong-shape X (all zeros).
-void write_svhn(const std::string& path, std::vector<size_t> x_dims, std::vector<double> y,
-                bool y_as_double = false, bool write_y = true) {
-  const size_t n = x_dims.size() == 4 ? x_dims[3] : 0;
-  const Bytes row_major = planes(n, 3, 32, 32);
-  Bytes x(32 * 32 * 3 * std::max<size_t>(n, 1), 0);
-  for (size_t plane = 0; plane < n * 3; ++plane)  // transpose each 32x32 plane
-    for (size_t i = 0; i < 1024; ++i)
-      x[plane * 1024 + i % 32 * 32 + i / 32] = row_major[plane * 1024 + i];
-  mat_t* mat = Mat_CreateVer(path.c_str(), nullptr, MAT_FT_MAT5);
-  ASSERT_NE(mat, nullptr) << path;
-  matvar_t* xv = Mat_VarCreate("X", MAT_C_UINT8, MAT_T_UINT8, static_cast<int>(x_dims.size()),
-                               x_dims.data(), x.data(), 0);
-  ASSERT_EQ(Mat_VarWrite(mat, xv, MAT_COMPRESSION_ZLIB), 0);
-  Mat_VarFree(xv);
-  if (write_y) {
-    size_t y_dims[2] = {y.size(), 1};
-    Bytes y8(y.begin(), y.end());
-    matvar_t* yv = y_as_double
-                       ? Mat_VarCreate("y", MAT_C_DOUBLE, MAT_T_DOUBLE, 2, y_dims, y.data(), 0)
-                       : Mat_VarCreate("y", MAT_C_UINT8, MAT_T_UINT8, 2, y_dims, y8.data(), 0);
-    ASSERT_EQ(Mat_VarWrite(mat, yv, MAT_COMPRESSION_ZLIB), 0);
-    Mat_VarFree(yv);
-  }
-  Mat_Close(mat);
 }
 
 // Expects `f` to throw an ff::Error whose message contains every one of `parts`.
@@ -295,3 +230,26 @@ TEST(DatasetsReal, MnistFromSetup) {
   EXPECT_EQ(ds.pixels(), 784);
   EXPECT_EQ(ds.train.labels[0], 5);
 }
+
+namespace {
+
+// Inputs the fuzzers found (tools/fuzz.sh), named <target>-<hash>: each must now be refused with
+// an ff::Error, in this process, without a crash or a sanitizer report.
+TEST(FuzzRegressions, EachFoundInputIsRefusedWithAnError) {
+  const fs::path dir = fs::path(ff::testing_util::source_dir()) / "tests" / "fuzz_regressions";
+  int checked = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    SCOPED_TRACE(name);
+    if (name.rfind("svhn-", 0) == 0) {
+      EXPECT_THROW(ff::read_svhn_mat(entry.path().string()), ff::Error);
+      ++checked;
+    } else if (name.rfind("cifar10-", 0) == 0) {
+      EXPECT_THROW(ff::read_cifar10_batches({entry.path().string()}), ff::Error);
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 1);
+}
+
+}  // namespace

@@ -24,7 +24,9 @@
 #   tests        30-60 s    150 s  the rest of the suite (CPU tests, CLI, datasets)
 #   bench       90-150 s    200 s  ffcuda bench 4x2000, batch 100 and 1000: every step plan in
 #                                  fp32, then tf32 and bf16 (these decide the defaults)
-#   study       40-120 s    240 s  60 epochs of MNIST supervised 4x2000, batch 100, timed
+#   study      120-240 s    240 s  ffcuda study --preset paper on MNIST, supervised and rotation x
+#                                  ff and bp-ce (4x2000, 60 epochs, 100-epoch probes): as many cells
+#                                  as fit, then its report with the time per cell
 #   torch        20-40 s     90 s  tools/torch_ff.py at batch 100 and 1000, the PyTorch baseline
 #   rotation    90-200 s    300 s  MNIST rotation 4x2000, 60 epochs, then the 100-epoch probe
 #   sanitizer      ~10 s     60 s  compute-sanitizer tried on one tiny test: where the machine
@@ -235,7 +237,27 @@ train_run() {
   ls -l "$out"
   return "$status"
 }
-do_study() { train_run supervised 60; }
+# The paper preset's MNIST cells that fit in the step's time (the study is stopped 20 s before the
+# step's limit, and resumable), then the report of what finished, with the time of every cell.
+do_study() {
+  local data out status data_root
+  data=$(find_mnist) || return 1
+  data_root=$(dirname "$data")
+  if [ "$(basename "$data")" != mnist ]; then  # the study reads <data root>/mnist
+    data_root=$(mktemp -d)
+    ln -s "$data" "$data_root/mnist"
+  fi
+  out="$results/study-paper-mnist-$stamp"
+  timeout --signal=KILL $(($(step_limit study) - 20)) env \
+    LD_LIBRARY_PATH="${FF_GPU_LIBS:-}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    "$build/ffcuda" study --preset paper --datasets mnist --tasks supervised,rotation \
+    --algos ff,bp-ce --data-root "$data_root" --device "$device" --out "$out"
+  status=$?
+  [ "$status" = 137 ] && echo "study: stopped at the step's time limit; the report has what finished"
+  proj "$build/ffcuda" study --report "$out" || return 1
+  cat "$out/timing.csv"
+  case $status in 0 | 137) return 0 ;; *) return "$status" ;; esac
+}
 # The study reports 98.6% rotation accuracy and 76.3% transfer for this row.
 do_rotation() { train_run rotation 60 --probe --probe-epochs 100; }
 

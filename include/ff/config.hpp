@@ -128,6 +128,9 @@ struct TrainConfig {
   // checkpoints
   std::string save_path;  // --save: written at the end (and every save_every epochs)
   int save_every = 0;
+  // With --save-every: a save is skipped when the last one was less than this many seconds ago
+  // (short epochs); the last epoch is always saved. 0: every save_every epochs.
+  double save_interval_s = 0.0;
   std::string resume_path;  // --resume: continue a run from its checkpoint
 };
 

@@ -33,6 +33,10 @@ Dataset dataset_layout(const std::string& name);
 // unknown name, a missing or corrupt file, or inconsistent counts.
 Dataset load_dataset(const std::string& name, const std::string& dir);
 
+// "" when `dir` holds every file dataset `name` is read from (whether they are valid is the
+// readers' business); otherwise one line naming what is missing and where to put it.
+std::string missing_dataset_files(const std::string& name, const std::string& dir);
+
 // Keeps only the images of `classes` (the order gives the new labels: classes[k] becomes k) in
 // both splits and sets num_classes to their number. Empty: every class, unchanged.
 void select_classes(Dataset& dataset, const std::vector<int>& classes);

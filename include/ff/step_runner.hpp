@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -21,9 +22,11 @@ class StepRunner {
   StepRunner(Backend& backend, const TrainConfig& config, Model& model, TrainingStep& step,
              const ResidentSplit& train, const TaskShape& shape);
 
+  // Called after each step is issued with (steps issued, steps of the epoch): progress lines.
+  using StepProgress = std::function<void(int, int)>;
   // One epoch over the training set (the last partial batch is dropped); returns the mean of each
   // loss the algorithm has (TrainingStep::loss_slots) over the epoch's samples.
-  std::vector<double> train_epoch(int epoch);
+  std::vector<double> train_epoch(int epoch, const StepProgress& progress = {});
   // The same in parts, for benchmarks: begin_epoch draws the order, train_step runs one step
   // (gradients and optimiser), end_epoch returns the mean losses over `steps` steps.
   // train_step(e, s) runs step s of epoch e of begin_epoch(e); steps normally follow each other

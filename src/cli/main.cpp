@@ -1,6 +1,8 @@
 // The ffcuda command. Every ff::Error becomes one line on stderr and exit status 1.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -13,6 +15,7 @@
 #include "ff/embed.hpp"
 #include "ff/error.hpp"
 #include "ff/run.hpp"
+#include "ff/study.hpp"
 #include "ff/version.hpp"
 
 namespace {
@@ -90,6 +93,8 @@ void add_train_options(CLI::App& app, ff::TrainConfig& c) {
       ->capture_default_str();
   app.add_option("--save", c.save_path, "write a checkpoint (safetensors) at the end of training");
   app.add_option("--save-every", c.save_every, "also write it every N epochs");
+  app.add_option("--save-interval", c.save_interval_s,
+                 "with --save-every: skip a save when the last was less than S seconds ago");
   app.add_option("--resume", c.resume_path, "continue the run saved in this checkpoint");
   app.add_option("--train-limit", c.train_limit, "use only the first N training images (0: all)");
   app.add_option("--test-limit", c.test_limit, "use only the first N test images (0: all)");
@@ -107,6 +112,66 @@ CLI::Option* add_saved_network_options(CLI::App& app, std::string& checkpoint,
   app.add_option("--data-dir", data_dir, "dataset folder (default: as trained)");
   app.add_option("--device", device, "auto | cuda | cpu")->capture_default_str();
   return app.add_option("--out", out, "output folder");
+}
+
+// `ffcuda study`: the grid options, and every train option that a study passes on to its cells.
+// Options a cell sets itself (its dataset, task, algorithm, folders, checkpoint) are removed.
+// Returns the train options passed on.
+std::vector<CLI::Option*> add_study_options(CLI::App& app, ff::StudyRequest& request,
+                                            ff::TrainConfig& scratch, std::string& report_dir,
+                                            std::string& published) {
+  add_train_options(app, scratch);
+  for (const char* flag : {"--dataset", "--task", "--algo", "--data-dir", "--save", "--save-every",
+                           "--save-interval", "--resume", "--probe", "--profile-steps", "--out"}) {
+    app.remove_option(app.get_option(flag));
+  }
+  std::vector<CLI::Option*> passed_on;
+  for (CLI::Option* option : app.get_options()) {
+    if (option->get_name(false, true).rfind("--", 0) != 0) continue;  // -h
+    option->default_str("");  // the train defaults would mislead: the preset decides
+    option->group("Options of every cell (default: the preset's)");
+    passed_on.push_back(option);
+  }
+  app.add_option("--preset", request.preset, ff::study_preset_help())->capture_default_str();
+  app.add_option("--datasets", request.datasets, "e.g. mnist,fashion-mnist (default: all four)")
+      ->delimiter(',');
+  app.add_option("--tasks", request.tasks,
+                 "supervised, rotation, flip-h, flip-hv, jigsaw, unsupervised (default: all)")
+      ->delimiter(',');
+  app.add_option("--algos", request.algos,
+                 "ff, bp-ce, bp-goodness-last, bp-goodness-all (default: the study's: ff and bp-ce "
+                 "everywhere, the goodness variants on supervised and rotation)")
+      ->delimiter(',');
+  app.add_option("--seeds", request.seeds, "seeds per cell: --seed, --seed + 1, ...")
+      ->capture_default_str();
+  app.add_option("--sweep", request.sweep,
+                 "OPTION=V1,V2,...: one cell per value (e.g. lr=1e-3,1e-4; separate layer lists "
+                 "with ;)");
+  app.add_option("--data-root", request.data_root, "dataset d is read from DIR/d")
+      ->capture_default_str();
+  app.add_flag("--keep-checkpoints", request.keep_checkpoints,
+               "keep each finished cell's checkpoint (default: removed once its result is written)");
+  app.add_option("--save-interval", request.save_interval_s,
+                 "a cell's checkpoint is written at the end of an epoch, at most every S seconds")
+      ->capture_default_str();
+  app.add_option("--out", request.out_dir, "the study's folder (a rerun continues it)");
+  app.add_option("--report", report_dir, "only write the report of the study in this folder");
+  app.add_option("--published", published, "the published figures (default: built in)");
+  return passed_on;
+}
+
+// The train options given to `ffcuda study`, as (config key, value as typed), in order.
+std::vector<std::pair<std::string, std::string>> given_train_options(
+    const std::vector<CLI::Option*>& passed_on) {
+  std::vector<std::pair<std::string, std::string>> given;
+  for (const CLI::Option* option : passed_on) {
+    const std::string flag = option->get_name(false, true);
+    if (option->count() == 0) continue;
+    std::string key = flag.substr(flag.find_first_not_of('-'));
+    std::replace(key.begin(), key.end(), '-', '_');
+    given.emplace_back(key, option->as<std::string>());
+  }
+  return given;
 }
 
 bool is_subcommand(const CLI::App& app, const std::string& word) {
@@ -139,6 +204,9 @@ int print_devices() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f) a write then fails with EFBIG and is reported like a full
+  // disk, with the previous checkpoint intact, instead of the process being killed mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"ffcuda: Forward-Forward training engine (CUDA + CPU reference)"};
   // A repeated option takes its last value, as argparse and most command lines do.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -181,10 +249,18 @@ int main(int argc, char** argv) {
   embed->add_option("--limit", embed_request.limit, "only the first N images (0: all)")
       ->capture_default_str();
 
+  ff::StudyRequest study_request;
+  ff::TrainConfig study_scratch;  // where CLI11 checks the train options; the values are re-read
+  std::string study_report_dir, study_published;
+  CLI::App* study = app.add_subcommand(
+      "study", "the whole study (datasets x tasks x algorithms) as one resumable run, and its report");
+  const std::vector<CLI::Option*> study_train_options =
+      add_study_options(*study, study_request, study_scratch, study_report_dir, study_published);
+
   // CLI11 would take an unknown first word for a stray argument ("A subcommand is required").
   if (argc > 1 && argv[1][0] != '-' && !is_subcommand(app, argv[1])) {
     std::cerr << "ffcuda: error: unknown subcommand '" << argv[1]
-              << "': use train, bench, probe, embed or devices (see ffcuda --help)\n";
+              << "': use train, study, bench, probe, embed or devices (see ffcuda --help)\n";
     return 1;
   }
   try {
@@ -201,6 +277,20 @@ int main(int argc, char** argv) {
     if (*probe) ff::run_probe(probe_request);
     if (*embed) ff::run_embed(embed_request);
     if (*bench) ff::run_bench(bench_config);
+    if (*study) {
+      if (!study_report_dir.empty()) {
+        ff::write_study_report(study_report_dir, study_published);
+        return 0;
+      }
+      study_request.overrides = given_train_options(study_train_options);
+      const int failed = ff::run_study(study_request);
+      if (failed > 0) {
+        std::cerr << "ffcuda: error: " << failed << " study cell" << (failed == 1 ? "" : "s")
+                  << " failed (their errors are in report.md); rerun the same command to retry "
+                     "them\n";
+        return 1;
+      }
+    }
     return 0;
   } catch (const ff::Error& e) {
     std::cerr << "ffcuda: error: " << e.what() << "\n";

@@ -18,6 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include "ff/error.hpp"
+#include "ff/fault.hpp"
+#include "ff/run_log.hpp"
 
 namespace ff {
 namespace {
@@ -90,6 +92,7 @@ void write_atomically(const std::string& path, std::initializer_list<std::string
     fail(path, std::string("writing the checkpoint failed (") + std::strerror(error) + ")",
          "check the free disk space and try again");
   }
+  fault_point("checkpoint-write");
   std::error_code rename_error;
   std::filesystem::rename(temporary, path, rename_error);
   if (rename_error) {
@@ -97,6 +100,7 @@ void write_atomically(const std::string& path, std::initializer_list<std::string
     fail(path, "cannot replace the checkpoint (" + rename_error.message() + ")",
          "check that the path is not a folder and that the folder is writable");
   }
+  sync_parent_folder(path);
 }
 
 std::string read_whole_file(const std::string& path) {

@@ -218,6 +218,9 @@ void validate_config(const TrainConfig& c, ConfigUse use) {
     require(c.save_every >= 0, "--save-every must be >= 0; got " + std::to_string(c.save_every));
     require(c.save_every == 0 || !c.save_path.empty(),
             "--save-every needs --save PATH (where to write the checkpoint)");
+    require(std::isfinite(c.save_interval_s) && c.save_interval_s >= 0.0,
+            "--save-interval must be a number of seconds >= 0; got " +
+                format_float(static_cast<float>(c.save_interval_s)));
     // Where the run writes, checked now rather than after hours of training.
     std::error_code error;
     require(c.out_dir.empty() || !std::filesystem::exists(c.out_dir, error) ||

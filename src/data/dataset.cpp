@@ -107,6 +107,35 @@ Dataset load_dataset(const std::string& name, const std::string& dir) {
   return ds;
 }
 
+std::string missing_dataset_files(const std::string& name, const std::string& dir) {
+  dataset_layout(name);  // an unknown name is an error, not missing data
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return "no folder " + dir + "; " + how_to_get(name, dir);
+  std::vector<std::string> files;
+  if (name == "mnist" || name == "fashion-mnist") {
+    for (const char* file : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
+      if (!exists(join(dir, file)) && !exists(join(dir, std::string(file) + ".gz")))
+        files.push_back(file);
+    }
+  } else if (name == "cifar10") {
+    const std::string nested = join(dir, "cifar-10-batches-bin");
+    const std::string base = exists(join(dir, "data_batch_1.bin")) ? dir : nested;
+    for (const char* file : {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                             "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"}) {
+      if (!exists(join(base, file))) files.push_back(file);
+    }
+  } else {
+    for (const char* file : {"train_32x32.mat", "test_32x32.mat"}) {
+      if (!exists(join(dir, file))) files.push_back(file);
+    }
+  }
+  if (files.empty()) return "";
+  std::string list;
+  for (const std::string& file : files) list += (list.empty() ? "" : ", ") + file;
+  return "missing " + list + " in " + dir + "; " + how_to_get(name, dir);
+}
+
 void select_classes(Dataset& dataset, const std::vector<int>& classes) {
   if (classes.empty()) return;
   std::vector<int> new_label(256, -1);

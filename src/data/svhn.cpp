@@ -3,9 +3,15 @@
 // r + 32c + 1024ch + 3072n: each plane is the transpose of a row-major image and is transposed
 // back here. y is [N,1] (uint8, or double in some copies) with values 1..10, 10 meaning digit 0.
 #include <matio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -18,6 +24,15 @@
 
 #include "ff/dataset.hpp"
 #include "ff/error.hpp"
+
+// GCC says __SANITIZE_ADDRESS__, clang __has_feature(address_sanitizer).
+#if defined(__SANITIZE_ADDRESS__)
+#define FF_UNDER_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FF_UNDER_ADDRESS_SANITIZER 1
+#endif
+#endif
 
 namespace ff {
 namespace {
@@ -63,12 +78,20 @@ uint32_t read_u32(const unsigned char* b, bool big_endian) {
   return value;
 }
 
-// Inflates one zlib stream of `nbytes` bytes from `in` to its end, discarding the output: reaching
-// Z_STREAM_END means the stream is complete and its Adler-32 checksum matches.
-void verify_zlib_stream(std::ifstream& in, uint64_t nbytes, const std::string& path) {
+// The first bytes of a variable (its MAT v5 element) and its whole length, for check_matrix.
+struct ElementStart {
+  std::vector<unsigned char> head;  // at most kHeadBytes
+  uint64_t length = 0;
+};
+constexpr size_t kHeadBytes = 1024;
+
+// Inflates one zlib stream of `nbytes` bytes from `in` to its end, keeping only its first
+// kHeadBytes: reaching Z_STREAM_END means the stream is complete and its Adler-32 checksum matches.
+ElementStart inflate_zlib_stream(std::ifstream& in, uint64_t nbytes, const std::string& path) {
   z_stream z{};
   if (inflateInit(&z) != Z_OK) throw Error("zlib failed to initialise while reading " + path);
   std::vector<unsigned char> input(1 << 16), output(1 << 16);
+  ElementStart start;
   int rc = Z_OK;
   while (nbytes > 0 && rc != Z_STREAM_END) {
     const auto chunk = static_cast<std::streamsize>(std::min<uint64_t>(nbytes, input.size()));
@@ -80,6 +103,10 @@ void verify_zlib_stream(std::ifstream& in, uint64_t nbytes, const std::string& p
       z.next_out = output.data();
       z.avail_out = static_cast<uInt>(output.size());
       rc = inflate(&z, Z_NO_FLUSH);
+      const size_t produced = output.size() - z.avail_out;
+      const size_t keep = std::min(produced, kHeadBytes - start.head.size());
+      start.head.insert(start.head.end(), output.begin(), output.begin() + static_cast<long>(keep));
+      start.length += produced;
     } while (rc == Z_OK && z.avail_out == 0);
     if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) break;
   }
@@ -87,12 +114,116 @@ void verify_zlib_stream(std::ifstream& in, uint64_t nbytes, const std::string& p
   if (!in) throw corrupt(path, "truncated (cut inside a compressed variable)");
   if (rc != Z_STREAM_END) throw corrupt(path, "corrupt (a compressed variable fails to inflate)");
   in.seekg(static_cast<std::streamoff>(nbytes), std::ios::cur);  // bytes after the stream's end
+  return start;
+}
+
+// Reads MAT v5 data-element tags from the start of a variable, in the file's byte order.
+class ElementReader {
+ public:
+  ElementReader(const ElementStart& start, bool big_endian, const std::string& path)
+      : start_(start), big_endian_(big_endian), path_(path) {}
+
+  struct Tag {
+    uint32_t type;
+    uint64_t bytes;    // of data
+    uint64_t advance;  // to the next element: tag, data and padding
+  };
+
+  // The next element's tag; the small form (data of 1..4 bytes inside the tag) included.
+  Tag next() {
+    const uint32_t word = u32(position_), second = u32(position_ + 4);
+    Tag tag;
+    if ((word >> 16) != 0) {  // small element: bytes in the upper half, type in the lower
+      tag = {word & 0xffffu, word >> 16, 8};
+      if (tag.bytes > 4) throw corrupt(path_, "corrupt (a small data element longer than 4 bytes)");
+    } else {
+      tag = {word, second, 8 + (uint64_t{second} + 7) / 8 * 8};
+    }
+    data_ = position_ + 8;
+    if (tag.type == 0 || tag.advance > start_.length - position_)
+      throw corrupt(path_, "corrupt (a variable's parts do not fit in it)");
+    position_ += tag.advance;
+    return tag;
+  }
+  // A 32-bit word of the data of the element next() returned last.
+  uint32_t data_word(size_t index) const { return u32(data_ + 4 * index); }
+  uint64_t position() const { return position_; }
+
+ private:
+  uint32_t u32(uint64_t offset) const {
+    if (offset + 4 > start_.head.size())
+      throw corrupt(path_, "not an SVHN file (a variable header is too long or cut)");
+    return read_u32(start_.head.data() + offset, big_endian_);
+  }
+
+  const ElementStart& start_;
+  const bool big_endian_;
+  const std::string& path_;
+  uint64_t position_ = 8;  // after the variable's own tag
+  uint64_t data_ = 0;
+};
+
+// Bytes per element of MAT v5 numeric data type `type` (miINT8 .. miUINT64), 0 for others.
+uint64_t mi_type_size(uint32_t type) {
+  switch (type) {
+    case 1: case 2: return 1;             // miINT8, miUINT8
+    case 3: case 4: return 2;             // miINT16, miUINT16
+    case 5: case 6: case 7: return 4;     // miINT32, miUINT32, miSINGLE
+    case 9: case 12: case 13: return 8;   // miDOUBLE, miINT64, miUINT64
+    default: return 0;
+  }
+}
+
+// Checks that a variable is what SVHN holds and what matio can read safely: a real numeric
+// matrix (miMATRIX of a numeric class, not complex, sparse, cell or struct) whose declared
+// dimensions match the size of its data. matio trusts these fields; a file that lies in them
+// could make it allocate or read far beyond the file (found by fuzzing), so they are checked
+// here, before matio sees the file.
+void check_matrix(const ElementStart& start, bool big_endian, const std::string& path) {
+  constexpr uint32_t kMiMatrix = 14;
+  if (start.head.size() < 8 || read_u32(start.head.data(), big_endian) != kMiMatrix)
+    throw corrupt(path, "not an SVHN file (a variable that is not a matrix)");
+  if (uint64_t{read_u32(start.head.data() + 4, big_endian)} + 8 > start.length)
+    throw corrupt(path, "corrupt (a matrix longer than its variable)");
+  ElementReader reader(start, big_endian, path);
+  const ElementReader::Tag flags = reader.next();
+  const uint32_t flag_word = reader.data_word(0);
+  const uint32_t array_class = flag_word & 0xffu;
+  const bool numeric = array_class >= 6 && array_class <= 15;  // mxDOUBLE .. mxUINT64
+  if (flags.type != 6 || flags.bytes != 8 || !numeric || (flag_word & 0x0800u) != 0)
+    throw corrupt(path, "not an SVHN file (a variable that is not a real numeric matrix)");
+  const ElementReader::Tag dims = reader.next();
+  if (dims.type != 5 || dims.bytes < 8 || dims.bytes > 4 * 8 || dims.bytes % 4 != 0)
+    throw corrupt(path, "not an SVHN file (a matrix of an unexpected rank)");
+  uint64_t elements = 1;
+  for (uint64_t d = 0; d < dims.bytes / 4; ++d) {
+    const uint32_t extent = reader.data_word(d);
+    if (extent > (uint32_t{1} << 30)) throw corrupt(path, "corrupt (an absurd matrix dimension)");
+    elements *= extent;
+    if (elements > (uint64_t{1} << 40)) throw corrupt(path, "corrupt (an absurd matrix size)");
+  }
+  const ElementReader::Tag name = reader.next();
+  if (name.type != 1) throw corrupt(path, "corrupt (a matrix without a name)");
+  // The data part's tag only: its bytes lie beyond the kept head for any real image matrix.
+  const uint64_t data_at = reader.position();
+  if (data_at + 8 > start.head.size())
+    throw corrupt(path, "not an SVHN file (a variable header is too long or cut)");
+  uint32_t type = read_u32(start.head.data() + data_at, big_endian);
+  uint64_t bytes = read_u32(start.head.data() + data_at + 4, big_endian);
+  if ((type >> 16) != 0) {  // small element
+    bytes = type >> 16;
+    type &= 0xffffu;
+  }
+  const uint64_t size = mi_type_size(type);
+  if (size == 0 || bytes != elements * size || data_at + 8 + bytes > start.length)
+    throw corrupt(path, "corrupt (a matrix whose data does not match its dimensions)");
 }
 
 // Checks the 128-byte MAT header and, for v5 files, every top-level element. Both matter because
 // matio treats an unrecognised file as the headerless v4 format, and inflates compressed
 // variables only as far as it needs without checking their checksum: without this, a corrupt or
-// cut file could load silently as wrong pixels. v7.3 (HDF5) files are left to matio/HDF5.
+// cut file could load silently as wrong pixels. Every variable is then checked by check_matrix.
+// v7.3 (HDF5) files are left to matio/HDF5 (in the child process).
 void verify_mat_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   char header[128] = {};
@@ -118,10 +249,18 @@ void verify_mat_file(const std::string& path) {
     const uint64_t length = type == kMiCompressed ? nbytes : (uint64_t{nbytes} + 7) / 8 * 8;
     position += sizeof tag;
     if (length > size - position) throw corrupt(path, "truncated (cut inside a variable)");
-    if (type == kMiCompressed)
-      verify_zlib_stream(in, length, path);
-    else
-      in.seekg(static_cast<std::streamoff>(length), std::ios::cur);
+    ElementStart start;
+    if (type == kMiCompressed) {
+      start = inflate_zlib_stream(in, length, path);
+    } else {  // the element itself, tag included, then the rest skipped
+      start.length = 8 + length;
+      start.head.assign(tag, tag + 8);
+      start.head.resize(std::min<uint64_t>(start.length, kHeadBytes));
+      in.read(reinterpret_cast<char*>(start.head.data() + 8),
+              static_cast<std::streamsize>(start.head.size() - 8));
+      in.seekg(static_cast<std::streamoff>(start.length - start.head.size()), std::ios::cur);
+    }
+    check_matrix(start, big_endian, path);
     position += length;
   }
 }
@@ -170,13 +309,9 @@ int svhn_digit(double v) {
   return static_cast<int>(v) % 10;
 }
 
-}  // namespace
 
-ImageSet read_svhn_mat(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw Error("SVHN file " + path + " not found; " + kFixHint);
-  verify_mat_file(path);
+// Everything matio does with the file, in the process that calls it.
+ImageSet read_with_matio(const std::string& path) {
   install_matio_log();
   matio_last_message.clear();
   MatFile mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
@@ -230,6 +365,124 @@ ImageSet read_svhn_mat(const std::string& path) {
   }
   set.count = n;
   return set;
+}
+
+// ---- matio in a child process --------------------------------------------------------------
+// matio trusts what a file says: a few bytes can make it allocate gigabytes or read past a buffer
+// (found by fuzzing, tools/fuzz.sh svhn), and it cannot be patched here. So it runs in a forked
+// child that sends the images back through a pipe: whatever matio does with a malformed file,
+// this process gets either the images or an ff::Error. The reply: one byte ('I' images, 'E' an
+// error message), a 64-bit length, then the image count, labels and pixels, or the message.
+
+bool write_all(int fd, const void* data, size_t size) {
+  const auto* bytes = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, bytes, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool read_all(int fd, void* data, size_t size) {
+  auto* bytes = static_cast<char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::read(fd, bytes, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+[[noreturn]] void child_reads(const std::string& path, int fd, uint64_t file_size) {
+#if !defined(FF_UNDER_ADDRESS_SANITIZER)
+  // An SVHN file inflates to a few times its size: a bound that stops matio's absurd
+  // allocations (a sanitizer reserves address space of its own, so none under one).
+  const rlim_t bound = (rlim_t{2} << 30) + 16 * static_cast<rlim_t>(file_size);
+  const struct rlimit limit = {bound, bound};
+  ::setrlimit(RLIMIT_AS, &limit);
+#else
+  (void)file_size;
+#endif
+  char kind = 'E';
+  std::string reply;
+  try {
+    ImageSet set = read_with_matio(path);
+    kind = 'I';
+    const uint64_t count = set.count;
+    reply.append(reinterpret_cast<const char*>(&count), sizeof count);
+    reply.append(set.labels.begin(), set.labels.end());
+    reply.append(set.images.begin(), set.images.end());
+  } catch (const Error& e) {
+    reply = e.what();
+  } catch (const std::bad_alloc&) {
+    reply = "SVHN file " + path + " is corrupt: it declares more data than fits in memory; " +
+            kFixHint;
+  }
+  const uint64_t length = reply.size();
+  const bool sent = write_all(fd, &kind, 1) && write_all(fd, &length, sizeof length) &&
+                    write_all(fd, reply.data(), reply.size());
+  ::_exit(sent ? 0 : 3);  // no atexit handlers or stdio flushes of the parent's state
+}
+
+ImageSet read_in_child(const std::string& path, uint64_t file_size) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw Error("cannot read " + path + ": pipe failed (" + std::strerror(errno) + ")");
+  std::fflush(nullptr);  // the child must not inherit unwritten output
+  const pid_t child = ::fork();
+  if (child < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw Error("cannot read " + path + ": fork failed (" + std::strerror(errno) + ")");
+  }
+  if (child == 0) {
+    ::close(fds[0]);
+    child_reads(path, fds[1], file_size);
+  }
+  ::close(fds[1]);
+  char kind = 0;
+  uint64_t length = 0;
+  std::string reply;
+  bool complete = read_all(fds[0], &kind, 1) && read_all(fds[0], &length, sizeof length) &&
+                  (kind == 'I' || kind == 'E') && length < (uint64_t{1} << 40);
+  if (complete) {
+    reply.resize(length);
+    complete = read_all(fds[0], reply.data(), length);
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!complete || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    const std::string how = WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
+                                                : "failed (exit " + std::to_string(WEXITSTATUS(status)) + ")";
+    throw Error("SVHN file " + path + " is corrupt: the MATLAB reader (matio) " + how +
+                " on it; " + kFixHint);
+  }
+  if (kind == 'E') throw Error(reply);
+  ImageSet set;
+  uint64_t count = 0;
+  if (reply.size() >= sizeof count) std::memcpy(&count, reply.data(), sizeof count);
+  if (reply.size() != sizeof count + count * (1 + kPixels))
+    throw Error("SVHN file " + path + ": the reader's reply is incomplete; " + kFixHint);
+  set.count = count;
+  set.labels.assign(reply.begin() + sizeof count, reply.begin() + sizeof count + count);
+  set.images.assign(reply.begin() + sizeof count + count, reply.end());
+  return set;
+}
+
+}  // namespace
+
+ImageSet read_svhn_mat(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw Error("SVHN file " + path + " not found; " + kFixHint);
+  verify_mat_file(path);  // our own checks of the file's structure first, in this process
+  return read_in_child(path, std::filesystem::file_size(path, ec));
 }
 
 }  // namespace ff

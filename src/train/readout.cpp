@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cuda/nvtx.hpp"
+#include "ff/fault.hpp"
 #include "ff/run_log.hpp"
 
 namespace ff {
@@ -47,6 +48,7 @@ LinearClassifierResult linear_readout(Backend& backend, Trainer& trainer, const 
   // One progress line every ~10% of the epochs: a 100-epoch probe is long on a CPU.
   const int report_every = config.epochs >= 10 ? config.epochs / 10 : 1;
   auto on_epoch = [&](int epoch, double loss) {
+    fault_point("probe");
     if ((epoch + 1) % report_every != 0 && epoch + 1 != config.epochs) return;
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

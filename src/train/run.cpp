@@ -13,6 +13,7 @@
 #include "ff/backend.hpp"
 #include "ff/dataset.hpp"
 #include "ff/error.hpp"
+#include "ff/fault.hpp"
 #include "ff/readout.hpp"
 #include "ff/train_checkpoint.hpp"
 #include "ff/run_log.hpp"
@@ -48,18 +49,50 @@ std::string format_losses(const std::vector<double>& losses) {
 
 // A diverged run (a NaN or infinite loss) stops with an error instead of training on garbage for
 // the remaining epochs; it is checked before anything of the epoch is saved, so the last checkpoint
-// still holds finite weights.
-void require_finite_losses(const std::vector<double>& losses, int epoch, const TrainConfig& config) {
+// still holds finite weights. `saved_epoch` is the epoch the checkpoint holds (0: none written).
+void require_finite_losses(const std::vector<double>& losses, int epoch, const TrainConfig& config,
+                           int saved_epoch) {
   for (size_t i = 0; i < losses.size(); ++i) {
     if (std::isfinite(losses[i])) continue;
     char lr[32];
     std::snprintf(lr, sizeof lr, "%g", static_cast<double>(config.lr));
+    const std::string kept =
+        saved_epoch > 0 ? config.save_path + " holds epoch " + std::to_string(saved_epoch) +
+                              " (finite weights; --resume it with a lower --lr)"
+                        : "no checkpoint was written";
     throw Error("epoch " + std::to_string(epoch + 1) + ": loss " + std::to_string(i + 1) + " of " +
                 std::to_string(losses.size()) + " is " + (std::isnan(losses[i]) ? "NaN" : "infinite") +
-                ": training diverged; lower --lr (now " + lr +
-                ") and rerun; nothing of this epoch was saved (metrics.jsonl has the epochs before)");
+                ": training diverged; lower --lr (now " + lr + ") and rerun; " + kept +
+                "; metrics.jsonl has the epochs before");
   }
 }
+
+// A line every ~10 s inside an epoch that takes longer (a 4x2000 epoch on two CPU cores takes
+// minutes): how far the epoch is, its speed, and when it ends. Short epochs print nothing.
+class InEpochProgress {
+ public:
+  InEpochProgress(int epoch, int epochs, int batch)
+      : epoch_(epoch), epochs_(epochs), batch_(batch), start_(Clock::now()), last_(start_) {}
+
+  void step(int done, int total) {
+    if (done == total) return;
+    const auto now = Clock::now();
+    if (std::chrono::duration<double>(now - last_).count() < kIntervalSeconds) return;
+    last_ = now;
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    std::printf("  epoch %d/%d: step %d/%d (%.0f%%)  %.0f samples/s  epoch ends in %s\n",
+                epoch_ + 1, epochs_, done, total, 100.0 * done / total,
+                done * static_cast<double>(batch_) / elapsed,
+                format_duration(elapsed / done * (total - done)).c_str());
+    std::fflush(stdout);
+  }
+
+ private:
+  static constexpr double kIntervalSeconds = 10.0;
+  const int epoch_, epochs_, batch_;
+  const Clock::time_point start_;
+  Clock::time_point last_;
+};
 
 }  // namespace
 
@@ -231,7 +264,9 @@ nlohmann::json run_training(TrainConfig config) {
     const std::filesystem::path folder = std::filesystem::path(config.save_path).parent_path();
     if (!folder.empty()) std::filesystem::create_directories(folder);
   }
-  JsonLines metrics(config.out_dir + "/metrics.jsonl", first_epoch > 0);
+  const std::string metrics_path = config.out_dir + "/metrics.jsonl";
+  if (first_epoch > 0) keep_metrics_through_epoch(metrics_path, first_epoch);
+  JsonLines metrics(metrics_path, first_epoch > 0);
 
   std::printf("device %s; network %s, %zu parameters; task %s (%d labels); %d steps/epoch\n",
               backend->name().c_str(), config.layers_spec.c_str(),
@@ -240,11 +275,15 @@ nlohmann::json run_training(TrainConfig config) {
   std::fflush(stdout);
 
   double train_seconds = 0.0;
+  auto last_save = Clock::now();
+  int saved_epoch = first_epoch;  // what the checkpoint on disk holds (a resumed run's start)
   for (int epoch = first_epoch; epoch < config.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
-    const std::vector<double> loss = steps.train_epoch(epoch);
+    InEpochProgress progress(epoch, config.epochs, config.batch);
+    const std::vector<double> loss =
+        steps.train_epoch(epoch, [&progress](int done, int total) { progress.step(done, total); });
     backend->synchronize();
-    require_finite_losses(loss, epoch, config);
+    require_finite_losses(loss, epoch, config, saved_epoch);
     const double epoch_seconds = seconds_since(epoch_start);
     train_seconds += epoch_seconds;
     const double samples_per_s = steps.steps_per_epoch() * config.batch / epoch_seconds;
@@ -265,10 +304,14 @@ nlohmann::json run_training(TrainConfig config) {
     }
     record["elapsed_s"] = seconds_since(run_start);
     metrics.append(record);
+    fault_point("after-metrics");
     const bool last_epoch = epoch + 1 == config.epochs;
-    if (!config.save_path.empty() &&
-        (last_epoch || (config.save_every > 0 && (epoch + 1) % config.save_every == 0))) {
+    const bool periodic = config.save_every > 0 && (epoch + 1) % config.save_every == 0 &&
+                          seconds_since(last_save) >= config.save_interval_s;
+    if (!config.save_path.empty() && (last_epoch || periodic)) {
       save_training_checkpoint(config.save_path, trainer.model(), config, epoch + 1);
+      last_save = Clock::now();
+      saved_epoch = epoch + 1;
     }
     const double eta = train_seconds / (epoch + 1 - first_epoch) * (config.epochs - epoch - 1);
     std::printf("epoch %d/%d  loss %s  %.0f samples/s  ETA %s%s\n", epoch + 1, config.epochs,
@@ -277,6 +320,7 @@ nlohmann::json run_training(TrainConfig config) {
     std::fflush(stdout);
   }
 
+  fault_point("evaluation");
   nlohmann::json result = evaluate_trained(*backend, trainer, dataset, config);
   result["schema"] = kSchemaVersion;
   result["ffcuda"] = version_line();

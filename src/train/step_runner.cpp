@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "ff/error.hpp"
+#include "ff/fault.hpp"
 #include "ff/philox.hpp"
 #include "train/phase.hpp"
 
@@ -125,11 +126,15 @@ std::vector<double> StepRunner::end_epoch(int steps) {
   return mean_loss;
 }
 
-std::vector<double> StepRunner::train_epoch(int epoch) {
+std::vector<double> StepRunner::train_epoch(int epoch, const StepProgress& progress) {
   NvtxRange range("epoch");
   begin_epoch(epoch);
   const int steps = steps_per_epoch();
-  for (int step = 0; step < steps; ++step) train_step(epoch, step);
+  for (int step = 0; step < steps; ++step) {
+    train_step(epoch, step);
+    fault_point("step");
+    if (progress) progress(step + 1, steps);
+  }
   return end_epoch(steps);
 }
 

@@ -160,6 +160,8 @@ TEST_F(BadInputs, EachIsOneClearLineANonZeroExitAndNothingWritten) {
        "different configuration"},
       {"train --resume " + dir("newer.safetensors") + mnist + out, "schema version"},
       {"train" + mnist + " --out " + dir("a_file"), "is a file"},
+      // A folder no one can create, not even root (these tests may run as root).
+      {"train" + mnist + " --out /proc/ffcuda-unwritable", "/proc/ffcuda-unwritable"},
       {"train" + mnist + " --save " + dir("a_file") + "/run.safetensors" + out, "is a file"},
       {"probe --device cpu --checkpoint " + dir("missing.safetensors") + out, "missing.safetensors"},
       {"probe --device cpu --checkpoint " + dir("newer.safetensors") + out, "schema version"},

@@ -231,25 +231,3 @@ TEST(DatasetsReal, MnistFromSetup) {
   EXPECT_EQ(ds.train.labels[0], 5);
 }
 
-namespace {
-
-// Inputs the fuzzers found (tools/fuzz.sh), named <target>-<hash>: each must now be refused with
-// an ff::Error, in this process, without a crash or a sanitizer report.
-TEST(FuzzRegressions, EachFoundInputIsRefusedWithAnError) {
-  const fs::path dir = fs::path(ff::testing_util::source_dir()) / "tests" / "fuzz_regressions";
-  int checked = 0;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    const std::string name = entry.path().filename().string();
-    SCOPED_TRACE(name);
-    if (name.rfind("svhn-", 0) == 0) {
-      EXPECT_THROW(ff::read_svhn_mat(entry.path().string()), ff::Error);
-      ++checked;
-    } else if (name.rfind("cifar10-", 0) == 0) {
-      EXPECT_THROW(ff::read_cifar10_batches({entry.path().string()}), ff::Error);
-      ++checked;
-    }
-  }
-  EXPECT_GE(checked, 1);
-}
-
-}  // namespace

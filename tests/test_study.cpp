@@ -4,7 +4,10 @@
 // colour study on synthetic files in the exact CIFAR-10 and SVHN formats; absent data; a rerun
 // with other settings refused.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -142,6 +145,8 @@ TEST(StudyGrid, RefusesBadRequests) {
   expect_refused(with([](StudyRequest& r) { r.sweep = "dataset=mnist"; }), "not an option a study");
   expect_refused(with([](StudyRequest& r) { r.sweep = "lr=1e-3,,1e-4"; }), "an empty value");
   expect_refused(with([](StudyRequest& r) { r.sweep = "epochs=2,x"; }), "'x' is not a valid value");
+  expect_refused(with([](StudyRequest& r) { r.sweep = "score_layers=1,2;1_2"; }),
+                 "give the same cell folder");
   expect_refused(with([](StudyRequest& r) { r.overrides = {{"epochs", "many"}}; }),
                  "'many' is not a valid value for epochs");
   expect_refused(with([](StudyRequest& r) { r.overrides = {{"task", "rotation"}}; }),
@@ -321,6 +326,22 @@ TEST_F(StudyRun, RerunWithOtherSettingsIsRefusedAndAReportCanBeRewritten) {
   fs::remove(root / "s" / "results.csv");
   ASSERT_TRUE(run_ffcuda("study --report " + (root / "s").string()).ok());
   EXPECT_EQ(read_file(root / "s" / "results.csv"), results);
+  fs::remove_all(root);
+}
+
+TEST_F(StudyRun, ASecondStudyInTheSameFolderIsRefusedWhileOneRuns) {
+  const fs::path root = fresh_dir("lock");
+  fs::create_directories(root / "s");
+  // This test process holds the lock a running study would hold.
+  const int fd = ::open((root / "s" / "study.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  const Outcome second = run_ffcuda(tiny_mnist_study(root / "s"));
+  ::close(fd);
+  EXPECT_EQ(WEXITSTATUS(second.status), 1);
+  EXPECT_NE(second.output.find("ffcuda: error: another ffcuda study is running in"),
+            std::string::npos) << second.output;
+  EXPECT_FALSE(fs::exists(root / "s" / "study.json"));
   fs::remove_all(root);
 }
 

@@ -28,6 +28,8 @@ class JsonLines {
   // Truncates (or appends, for a resumed run); throws ff::Error if not writable.
   explicit JsonLines(const std::string& path, bool append = false);
   void append(const nlohmann::json& record);
+  // Forces what was appended to disk: before a checkpoint that counts on these lines.
+  void sync();
   bool is_open() const { return stream_.is_open(); }
 
  private:

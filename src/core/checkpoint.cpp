@@ -234,6 +234,8 @@ Checkpoint load_checkpoint(const std::string& path) {
     header = Json::parse(header_begin, data);
   } catch (const nlohmann::json::parse_error& error) {
     corrupt(path, "the header is not valid JSON, error at byte " + std::to_string(error.byte));
+  } catch (const nlohmann::json::exception& error) {  // e.g. a number too large (found by fuzzing)
+    corrupt(path, std::string("the header is not valid JSON (") + error.what() + ")");
   }
   if (!header.is_object()) corrupt(path, "the header is not a JSON object");
 

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
+#include <type_traits>
 #include <cstdio>
 #include <filesystem>
 #include <cstdlib>
@@ -307,6 +309,35 @@ E enum_field_or(const nlohmann::json& j, const char* key, E fallback) {
   return j.contains(key) ? enum_field<E>(j, key) : fallback;
 }
 
+// A number field read exactly into T: an integer field must hold an integer in T's range, a
+// float field a finite value in float's range. (A plain conversion of 1e65 to int is undefined
+// behaviour, and a file from elsewhere may hold anything; found by fuzzing.)
+template <class T>
+T number_field(const nlohmann::json& j, const char* key) {
+  const nlohmann::json& v = j.at(key);
+  const std::string where = std::string("config field '") + key + "'";
+  if constexpr (std::is_integral_v<T>) {
+    if (v.is_number_unsigned()) {
+      const uint64_t u = v.get<uint64_t>();
+      require(u <= static_cast<uint64_t>(std::numeric_limits<T>::max()),
+              where + " is out of range: " + v.dump());
+      return static_cast<T>(u);
+    }
+    require(v.is_number_integer(), where + " must be an integer, not " + v.dump());
+    const int64_t i = v.get<int64_t>();
+    require(i >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+                (i < 0 || static_cast<uint64_t>(i) <= static_cast<uint64_t>(std::numeric_limits<T>::max())),
+            where + " is out of range: " + v.dump());
+    return static_cast<T>(i);
+  } else {
+    require(v.is_number(), where + " must be a number, not " + v.dump());
+    const double d = v.get<double>();
+    require(std::isfinite(d) && std::fabs(d) <= std::numeric_limits<float>::max(),
+            where + " is out of range: " + v.dump());
+    return static_cast<T>(d);
+  }
+}
+
 }  // namespace
 
 TrainConfig config_from_json(const nlohmann::json& j) {
@@ -315,21 +346,21 @@ TrainConfig config_from_json(const nlohmann::json& j) {
     c.dataset = j.at("dataset");
     c.data_dir = j.at("data_dir");
     c.task = enum_field<Task>(j, "task");
-    c.train_limit = j.at("train_limit");
-    c.test_limit = j.at("test_limit");
+    c.train_limit = number_field<int64_t>(j, "train_limit");
+    c.test_limit = number_field<int64_t>(j, "test_limit");
     c.layers_spec = j.at("layers");
     c.algo = enum_field<Algo>(j, "algo");
     c.goodness = enum_field<GoodnessMode>(j, "goodness");
-    c.threshold = j.at("threshold");
+    c.threshold = number_field<float>(j, "threshold");
     // Any negative threshold meant the default to the builds that wrote such checkpoints.
     if (c.threshold < 0.0f) c.threshold = kDefaultThreshold;
     c.loss = enum_field<FfLossKind>(j, "loss");
-    c.epochs = j.at("epochs");
-    c.batch = j.at("batch");
-    c.lr = j.at("lr");
+    c.epochs = number_field<int>(j, "epochs");
+    c.batch = number_field<int>(j, "batch");
+    c.lr = number_field<float>(j, "lr");
     c.optimizer = enum_field<OptimizerKind>(j, "optimizer");
-    c.momentum = j.at("momentum");
-    c.seed = j.at("seed");
+    c.momentum = number_field<float>(j, "momentum");
+    c.seed = number_field<uint64_t>(j, "seed");
     // Fields added after the first checkpoints: absent means the value those runs had.
     c.reuse_layer1 = j.value("reuse_layer1", true);
     c.classes = j.value("classes", "");
@@ -338,14 +369,14 @@ TrainConfig config_from_json(const nlohmann::json& j) {
     c.overlap = j.value("overlap", true);
     c.graphs = enum_field_or(j, "graphs", GraphsMode::kAuto);
     c.score_layers = j.at("score_layers");
-    c.eval_every = j.at("eval_every");
-    c.eval_batch = j.at("eval_batch");
-    c.fast_epochs = j.at("fast_epochs");
-    c.fast_lr = j.at("fast_lr");
-    c.test_seed = j.at("test_seed");
+    c.eval_every = number_field<int>(j, "eval_every");
+    c.eval_batch = number_field<int>(j, "eval_batch");
+    c.fast_epochs = number_field<int>(j, "fast_epochs");
+    c.fast_lr = number_field<float>(j, "fast_lr");
+    c.test_seed = number_field<uint64_t>(j, "test_seed");
     c.probe = j.at("probe");
-    c.probe_epochs = j.at("probe_epochs");
-    c.probe_lr = j.at("probe_lr");
+    c.probe_epochs = number_field<int>(j, "probe_epochs");
+    c.probe_lr = number_field<float>(j, "probe_lr");
     c.probe_layers = j.at("probe_layers");
     c.device = enum_field<DeviceChoice>(j, "device");
   } catch (const nlohmann::json::exception& e) {

@@ -28,16 +28,20 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   require(fd >= 0, "cannot write '" + temporary + "' (" + std::strerror(errno) +
                        "): check that the folder exists and is writable");
   size_t written = 0;
+  int error = 0;
   while (written < text.size()) {
     const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
+    if (n <= 0) {
+      error = n < 0 ? errno : ENOSPC;  // a write of 0 bytes: no room
+      break;
+    }
     written += static_cast<size_t>(n);
   }
   // fsync before the rename: otherwise a power cut soon after it can leave `path` empty.
-  const bool ok = written == text.size() && ::fsync(fd) == 0;
-  const int error = errno;
-  if (::close(fd) != 0 || !ok) {
+  if (error == 0 && ::fsync(fd) != 0) error = errno;
+  if (::close(fd) != 0 && error == 0) error = errno;
+  if (error != 0) {
     std::remove(temporary.c_str());
     throw Error("writing '" + path + "' failed (" + std::strerror(error) +
                 "); check the free disk space; the previous file, if any, is unchanged");
@@ -58,7 +62,9 @@ void keep_metrics_through_epoch(const std::string& path, int epoch) {
     const nlohmann::json record = nlohmann::json::parse(line, nullptr, false);
     if (record.is_discarded() || !record.is_object() || record.contains("final")) continue;
     const auto found = record.find("epoch");
-    if (found == record.end() || !found->is_number_integer() || found->get<int>() > epoch) continue;
+    if (found == record.end() || !found->is_number_integer() || found->get<int64_t>() > epoch) {
+      continue;
+    }
     kept += line + "\n";
   }
   in.close();
@@ -68,6 +74,16 @@ void keep_metrics_through_epoch(const std::string& path, int epoch) {
 JsonLines::JsonLines(const std::string& path, bool append)
     : path_(path), stream_(path, append ? std::ios::app : std::ios::trunc) {
   require(stream_.good(), "cannot write '" + path + "': check that the folder is writable");
+}
+
+void JsonLines::sync() {
+  stream_.flush();
+  require(stream_.good(), "writing '" + path_ + "' failed (disk full?)");
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {  // fsync through any descriptor of the file forces its data to disk
+    ::fsync(fd);
+    ::close(fd);
+  }
 }
 
 void JsonLines::append(const nlohmann::json& record) {

@@ -3,12 +3,15 @@
 // r + 32c + 1024ch + 3072n: each plane is the transpose of a row-major image and is transposed
 // back here. y is [N,1] (uint8, or double in some copies) with values 1..10, 10 meaning digit 0.
 #include <matio.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <csignal>
+#include <functional>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -139,7 +142,7 @@ class ElementReader {
     } else {
       tag = {word, second, 8 + (uint64_t{second} + 7) / 8 * 8};
     }
-    data_ = position_ + 8;
+    data_ = position_ + (tag.advance == 8 ? 4 : 8);  // a small element's data is in its tag
     if (tag.type == 0 || tag.advance > start_.length - position_)
       throw corrupt(path_, "corrupt (a variable's parts do not fit in it)");
     position_ += tag.advance;
@@ -199,6 +202,8 @@ void check_matrix(const ElementStart& start, bool big_endian, const std::string&
   for (uint64_t d = 0; d < dims.bytes / 4; ++d) {
     const uint32_t extent = reader.data_word(d);
     if (extent > (uint32_t{1} << 30)) throw corrupt(path, "corrupt (an absurd matrix dimension)");
+    if (extent != 0 && elements > (uint64_t{1} << 40) / extent)  // checked before it can wrap
+      throw corrupt(path, "corrupt (an absurd matrix size)");
     elements *= extent;
     if (elements > (uint64_t{1} << 40)) throw corrupt(path, "corrupt (an absurd matrix size)");
   }
@@ -398,11 +403,23 @@ bool read_all(int fd, void* data, size_t size) {
   return true;
 }
 
+// This process's address space in bytes (/proc/self/statm's first field), 0 if unknown.
+[[maybe_unused]] rlim_t current_address_space() {
+  std::ifstream statm("/proc/self/statm");
+  rlim_t pages = 0;
+  statm >> pages;
+  return pages * static_cast<rlim_t>(::sysconf(_SC_PAGESIZE));
+}
+
 [[noreturn]] void child_reads(const std::string& path, int fd, uint64_t file_size) {
+  const struct rlimit no_core = {0, 0};  // a crash of matio is expected, not a core dump
+  ::setrlimit(RLIMIT_CORE, &no_core);
 #if !defined(FF_UNDER_ADDRESS_SANITIZER)
   // An SVHN file inflates to a few times its size: a bound that stops matio's absurd
   // allocations (a sanitizer reserves address space of its own, so none under one).
-  const rlim_t bound = (rlim_t{2} << 30) + 16 * static_cast<rlim_t>(file_size);
+  // The bound is on top of what the child inherits (a CUDA context, thread pools' stacks).
+  const rlim_t bound = current_address_space() + (rlim_t{2} << 30) +
+                       16 * static_cast<rlim_t>(std::min<uint64_t>(file_size, uint64_t{1} << 36));
   const struct rlimit limit = {bound, bound};
   ::setrlimit(RLIMIT_AS, &limit);
 #else
@@ -431,7 +448,7 @@ bool read_all(int fd, void* data, size_t size) {
 
 ImageSet read_in_child(const std::string& path, uint64_t file_size) {
   int fds[2];
-  if (::pipe(fds) != 0) throw Error("cannot read " + path + ": pipe failed (" + std::strerror(errno) + ")");
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw Error("cannot read " + path + ": pipe failed (" + std::strerror(errno) + ")");
   std::fflush(nullptr);  // the child must not inherit unwritten output
   const pid_t child = ::fork();
   if (child < 0) {
@@ -444,6 +461,24 @@ ImageSet read_in_child(const std::string& path, uint64_t file_size) {
     child_reads(path, fds[1], file_size);
   }
   ::close(fds[1]);
+  // Whatever happens below (an allocation failing too), the pipe is closed and the child reaped.
+  int status = 0;
+  bool reaped = false;
+  auto finish = [&] {
+    if (fds[0] >= 0) ::close(fds[0]);
+    fds[0] = -1;
+    if (reaped) return;
+    reaped = true;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+  };
+  struct Guard {
+    std::function<void()> run;
+    ~Guard() { run(); }
+  } guard{[&] {
+    if (!reaped) ::kill(child, SIGKILL);  // only when leaving early, by an exception
+    finish();
+  }};
   char kind = 0;
   uint64_t length = 0;
   std::string reply;
@@ -453,13 +488,12 @@ ImageSet read_in_child(const std::string& path, uint64_t file_size) {
     reply.resize(length);
     complete = read_all(fds[0], reply.data(), length);
   }
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
+  finish();
   if (!complete || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    const std::string how = WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
-                                                : "failed (exit " + std::to_string(WEXITSTATUS(status)) + ")";
+    const std::string how =
+        WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
+        : WEXITSTATUS(status) != 0 ? "failed (exit " + std::to_string(WEXITSTATUS(status)) + ")"
+                                   : "sent an incomplete reply";
     throw Error("SVHN file " + path + " is corrupt: the MATLAB reader (matio) " + how +
                 " on it; " + kFixHint);
   }
@@ -482,7 +516,8 @@ ImageSet read_svhn_mat(const std::string& path) {
   if (!std::filesystem::is_regular_file(path, ec))
     throw Error("SVHN file " + path + " not found; " + kFixHint);
   verify_mat_file(path);  // our own checks of the file's structure first, in this process
-  return read_in_child(path, std::filesystem::file_size(path, ec));
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  return read_in_child(path, ec ? 0 : size);
 }
 
 }  // namespace ff

@@ -49,15 +49,15 @@ std::string format_losses(const std::vector<double>& losses) {
 
 // A diverged run (a NaN or infinite loss) stops with an error instead of training on garbage for
 // the remaining epochs; it is checked before anything of the epoch is saved, so the last checkpoint
-// still holds finite weights. `saved_epoch` is the epoch the checkpoint holds (0: none written).
+// still holds finite weights. `saved_path` holds epoch `saved_epoch` ("": no checkpoint).
 void require_finite_losses(const std::vector<double>& losses, int epoch, const TrainConfig& config,
-                           int saved_epoch) {
+                           const std::string& saved_path, int saved_epoch) {
   for (size_t i = 0; i < losses.size(); ++i) {
     if (std::isfinite(losses[i])) continue;
     char lr[32];
     std::snprintf(lr, sizeof lr, "%g", static_cast<double>(config.lr));
     const std::string kept =
-        saved_epoch > 0 ? config.save_path + " holds epoch " + std::to_string(saved_epoch) +
+        !saved_path.empty() ? saved_path + " holds epoch " + std::to_string(saved_epoch) +
                               " (finite weights; --resume it with a lower --lr)"
                         : "no checkpoint was written";
     throw Error("epoch " + std::to_string(epoch + 1) + ": loss " + std::to_string(i + 1) + " of " +
@@ -253,16 +253,18 @@ nlohmann::json run_training(TrainConfig config) {
     first_epoch =
         restore_training_checkpoint(*resume, config.resume_path, trainer.model(), config, true);
   }
+  // The folders last of the checks, before the first line: one that cannot be made (a read-only
+  // place) is then the run's only output.
+  std::filesystem::create_directories(config.out_dir);
+  if (!config.save_path.empty()) {
+    const std::filesystem::path folder = std::filesystem::path(config.save_path).parent_path();
+    if (!folder.empty()) std::filesystem::create_directories(folder);
+  }
   std::printf("dataset %s: %zu train, %zu test images, %dx%dx%d\n", dataset.name.c_str(),
               dataset.train.count, dataset.test.count, dataset.channels, dataset.height,
               dataset.width);
   if (resume) {
     std::printf("resumed from %s at epoch %d\n", config.resume_path.c_str(), first_epoch + 1);
-  }
-  std::filesystem::create_directories(config.out_dir);
-  if (!config.save_path.empty()) {
-    const std::filesystem::path folder = std::filesystem::path(config.save_path).parent_path();
-    if (!folder.empty()) std::filesystem::create_directories(folder);
   }
   const std::string metrics_path = config.out_dir + "/metrics.jsonl";
   if (first_epoch > 0) keep_metrics_through_epoch(metrics_path, first_epoch);
@@ -276,14 +278,16 @@ nlohmann::json run_training(TrainConfig config) {
 
   double train_seconds = 0.0;
   auto last_save = Clock::now();
-  int saved_epoch = first_epoch;  // what the checkpoint on disk holds (a resumed run's start)
+  // The newest checkpoint of this run on disk and its epoch (a resumed run: the one it started from).
+  std::string saved_path = config.resume_path;
+  int saved_epoch = first_epoch;
   for (int epoch = first_epoch; epoch < config.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     InEpochProgress progress(epoch, config.epochs, config.batch);
     const std::vector<double> loss =
         steps.train_epoch(epoch, [&progress](int done, int total) { progress.step(done, total); });
     backend->synchronize();
-    require_finite_losses(loss, epoch, config, saved_epoch);
+    require_finite_losses(loss, epoch, config, saved_path, saved_epoch);
     const double epoch_seconds = seconds_since(epoch_start);
     train_seconds += epoch_seconds;
     const double samples_per_s = steps.steps_per_epoch() * config.batch / epoch_seconds;
@@ -309,8 +313,10 @@ nlohmann::json run_training(TrainConfig config) {
     const bool periodic = config.save_every > 0 && (epoch + 1) % config.save_every == 0 &&
                           seconds_since(last_save) >= config.save_interval_s;
     if (!config.save_path.empty() && (last_epoch || periodic)) {
+      metrics.sync();  // the lines up to this epoch durable before the checkpoint that counts on them
       save_training_checkpoint(config.save_path, trainer.model(), config, epoch + 1);
       last_save = Clock::now();
+      saved_path = config.save_path;
       saved_epoch = epoch + 1;
     }
     const double eta = train_seconds / (epoch + 1 - first_epoch) * (config.epochs - epoch - 1);

@@ -196,6 +196,11 @@ std::vector<Cell> expand_grid(const Grid& grid, const TrainConfig& base, const S
             // Transfer is read by a probe, except for supervised FF and goodness backprop, whose
             // study figures are the class accuracy itself (slow, fast or head).
             c.probe = task != "supervised" || algo == "bp-ce";
+            for (const Cell& other : cells) {
+              require(other.name != cell.name,
+                      "--sweep values " + other.sweep_value + " and " + sweep_value +
+                          " give the same cell folder " + cell.name + "; use distinct values");
+            }
             try {
               validate_config(c);
             } catch (const Error& e) {

@@ -220,6 +220,15 @@ std::string table_section(int table, const std::vector<CellState>& cells,
   return text + "\n";
 }
 
+// A CSV field: quoted when it holds a comma, a quote or a line break (RFC 4180), as a sweep over
+// layer lists does.
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
 std::string results_csv(const std::vector<CellState>& cells, const json& study,
                         const PublishedTable& published) {
   std::string text = "sweep,table,block,row,dataset,ours_mean,ours_sd,seeds,published,difference,status\n";
@@ -229,7 +238,8 @@ std::string results_csv(const std::vector<CellState>& cells, const json& study,
         const Figure figure = figure_for(cells, row, column.first, sweep);
         const Published* reference = published_for(published, row, column.first);
         const bool ours = figure.status.empty();
-        text += sweep + "," + std::to_string(row.table) + "," + row.block + "," + row.row + "," +
+        text += csv_field(sweep) + "," + std::to_string(row.table) + "," + csv_field(row.block) +
+                "," + csv_field(row.row) + "," +
                 column.first + "," + (ours ? format_value(figure.ours.mean) : "") + "," +
                 (ours && figure.ours.count > 1 ? format_value(figure.ours.sd) : "") + "," +
                 std::to_string(figure.ours.count) + "," +

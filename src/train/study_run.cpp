@@ -1,7 +1,11 @@
 // Running a study: checks, study.json, then each cell in turn (skipped when finished, resumed from
 // its checkpoint when interrupted, recorded with its error when it fails).
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <cstdio>
@@ -76,15 +80,20 @@ void create_or_check_study_file(const std::string& dir, const nlohmann::json& st
   const std::string path = dir + "/study.json";
   std::error_code error;
   if (!fs::exists(path, error)) {
-    const std::string fresh = path + ".new";
+    // A name of this process's own, complete before link() publishes it; link() fails if
+    // study.json appeared meanwhile, and then that one is checked like any other.
+    const std::string fresh = path + ".new." + std::to_string(::getpid());
     write_file_atomically(fresh, study.dump(2) + "\n");
-    // link() fails if study.json appeared meanwhile: two studies never share a folder unnoticed.
     const bool created = ::link(fresh.c_str(), path.c_str()) == 0;
+    const int link_error = errno;
     fs::remove(fresh, error);
     if (created) {
       sync_parent_folder(path);
       return;
     }
+    require(link_error == EEXIST, "cannot create " + path + " (" + std::strerror(link_error) +
+                                      "): the study's folder must be on a file system that "
+                                      "supports hard links; use another --out");
   }
   const nlohmann::json existing = study::read_json_file(path);
   const std::string difference =
@@ -214,6 +223,29 @@ class StudyRunner {
   double seconds_run_ = 0.0;
 };
 
+// An exclusive lock on DIR/study.lock for as long as the study runs: two processes training the
+// same cells would overwrite each other's checkpoints. Released by the kernel when the process
+// ends, however it ends.
+class StudyLock {
+ public:
+  explicit StudyLock(const std::string& dir) {
+    const std::string path = dir + "/study.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    require(fd_ >= 0, "cannot create " + path + " (" + std::strerror(errno) + ")");
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw Error("another ffcuda study is running in " + dir +
+                  "; wait for it to end (or stop it), then rerun to continue");
+    }
+  }
+  ~StudyLock() { ::close(fd_); }
+  StudyLock(const StudyLock&) = delete;
+  StudyLock& operator=(const StudyLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace
 
 int run_study(const StudyRequest& request) {
@@ -249,6 +281,7 @@ int run_study(const StudyRequest& request) {
                               {"seed", cell.seed}});
   }
   fs::create_directories(fs::path(request.out_dir) / "cells");
+  const StudyLock lock(request.out_dir);
   create_or_check_study_file(request.out_dir, study);
   std::printf("study %s: %zu cells (datasets %zu x tasks %zu x algorithms %zu%s, seeds %d) on %s\n",
               request.out_dir.c_str(), cells.size(), grid.datasets.size(), grid.tasks.size(),

@@ -52,6 +52,14 @@ void launch_add(const float* a, const float* b, size_t n, float* out, cudaStream
 void launch_rms_norm_relu_backward(const float* h, const float* g, int rows, int cols, float* dz,
                                    bool accumulate, cudaStream_t stream);
 
+// Peer normalisation (ff/ops.hpp: PeerNormSpec): two kernels, the running means then dz.
+void launch_peer_norm(const PeerNormSpec& spec, const float* h, float* running_mean, float* dz,
+                      cudaStream_t stream);
+
+// --negatives hard: the negative label of each sample of the batch at spec's cursor.
+void launch_hard_negative_labels(const BatchSpec& spec, const float* logits, int classes,
+                                 int32_t* out, cudaStream_t stream);
+
 void launch_goodness_score(const float* h, int rows, int width, float theta, GoodnessMode mode,
                            float* scores, bool accumulate, cudaStream_t stream);
 

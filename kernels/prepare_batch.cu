@@ -57,9 +57,9 @@ __global__ void prepare_batch_kernel(BatchSpec batch_spec, float* out, int32_t* 
   const int sample = row % spec.batch;
   const auto index = static_cast<uint32_t>(spec.indices[sample]);
   if (threadIdx.x == 0) {
-    draw = draw_for_batch(spec, index);
+    draw = draw_for_batch(spec, sample, index);
     label = row_label(spec.mode, spec.batch, row, draw);
-    if (task_labels != nullptr && row < spec.batch) task_labels[row] = draw.task_label;
+    if (task_labels != nullptr && row < spec.batch) task_labels[row] = output_label(spec, index, draw);
   }
   __syncthreads();
   const int pixels = spec.channels * spec.height * spec.width;

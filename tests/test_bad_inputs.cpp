@@ -158,6 +158,18 @@ TEST_F(BadInputs, EachIsOneClearLineANonZeroExitAndNothingWritten) {
       {"train --resume " + dir("good.safetensors") + " --device cpu --data-dir " + dir("mnist") +
            " --layers 2x16 --epochs 2" + out,
        "different configuration"},
+      // The checkpoint holds no classifier trained alongside to continue.
+      {"train --resume " + dir("good.safetensors") + " --device cpu --data-dir " + dir("mnist") +
+           " --layers 2x8 --epochs 2 --track-linear" + out,
+       "track_linear"},
+      {"train --negatives hard" + mnist + out, "--track-linear"},
+      {"train --negatives hard --track-linear --task rotation" + mnist + out, "--task supervised"},
+      {"train --negatives hard --track-linear --algo bp-ce" + mnist + out, "bp-ce"},
+      {"train --negatives sometimes" + mnist + out, "--negatives"},
+      {"train --peer-norm -0.1" + mnist + out, "--peer-norm"},
+      {"train --peer-norm nan" + mnist + out, "--peer-norm"},
+      {"train --peer-norm 0.03 --algo bp-goodness-all" + mnist + out, "--algo ff"},
+      {"train --track-linear --track-lr 0" + mnist + out, "--track-lr"},
       {"train --resume " + dir("newer.safetensors") + mnist + out, "schema version"},
       {"train" + mnist + " --out " + dir("a_file"), "is a file"},
       // A folder no one can create, not even root (these tests may run as root).

@@ -31,11 +31,15 @@ struct PlanCase {
   std::string pass_mode;
   bool overlap;
   std::string precision;
+  // The long-run options inside the step: a classifier trained alongside choosing hard negatives,
+  // and peer normalisation (docs/long-runs.md).
+  bool long_run = false;
 };
 
 std::ostream& operator<<(std::ostream& os, const PlanCase& c) {
   return os << c.algo << (c.reuse ? "_reuse_" : "_plain_") << c.pass_mode
-            << (c.overlap ? "_overlap_" : "_serial_") << c.precision;
+            << (c.overlap ? "_overlap_" : "_serial_") << c.precision
+            << (c.long_run ? "_long_run" : "");
 }
 
 TrainConfig plan_config(const PlanCase& c) {
@@ -48,6 +52,11 @@ TrainConfig plan_config(const PlanCase& c) {
   config.layers_spec = "3x40";
   config.batch = 3;  // 21 steps per epoch of 64 images
   config.seed = 13;
+  if (c.long_run) {
+    config.track_linear = true;
+    config.negatives = NegativesMode::kHard;
+    config.peer_norm = 0.03f;
+  }
   return config;
 }
 
@@ -73,6 +82,10 @@ RunResult train_two_epochs(Backend& backend, TrainConfig config, const std::stri
     }
   }
   result.weights = trainer.model().network().params().download();
+  if (trainer.model().has_tracker()) {  // its weights and the running means are state too
+    for (float w : trainer.model().tracker().params().download()) result.weights.push_back(w);
+  }
+  for (float r : trainer.model().all_peer_means().download()) result.weights.push_back(r);
   result.captured = trainer.steps().step_is_captured();
   backend.set_gemm_precision(GemmPrecision::kFp32);  // the shared backend's default
   return result;
@@ -124,6 +137,7 @@ INSTANTIATE_TEST_SUITE_P(
                       PlanCase{"ff", false, "streams", true, "fp32"},
                       PlanCase{"ff", true, "streams", false, "fp32"},
                       PlanCase{"ff", false, "streams", true, "bf16"},
+                      PlanCase{"ff", true, "stacked", true, "fp32", true},
                       PlanCase{"bp-ce", false, "stacked", true, "fp32"},
                       PlanCase{"bp-goodness-all", false, "stacked", true, "bf16"}),
     [](const ::testing::TestParamInfo<PlanCase>& param_info) {

@@ -18,10 +18,19 @@ struct TrainerCase {
   std::string algo;
   Task task;
   bool reuse;
+  bool long_run = false;  // --track-linear (with hard negatives and peer norm where they apply)
 };
 
 std::ostream& operator<<(std::ostream& os, const TrainerCase& c) {
-  return os << c.algo << "_" << task_name(c.task) << (c.reuse ? "_reuse" : "_plain");
+  return os << c.algo << "_" << task_name(c.task) << (c.reuse ? "_reuse" : "_plain")
+            << (c.long_run ? "_long_run" : "");
+}
+
+void apply_long_run(const TrainerCase& c, TrainConfig& config) {
+  if (!c.long_run) return;
+  config.track_linear = true;
+  if (c.algo == "ff") config.peer_norm = 0.03f;
+  if (c.algo != "bp-ce" && c.task == Task::kSupervised) config.negatives = NegativesMode::kHard;
 }
 
 class ParityTrainer : public ParityParamFixture<TrainerCase> {};
@@ -37,6 +46,7 @@ TEST_P(ParityTrainer, TwentyStepsMatchTheCpu) {
   config.batch = 3;  // 21 steps per epoch of 64 images: odd sizes everywhere
   config.seed = 9;
   config.eval_batch = 17;
+  apply_long_run(c, config);
   Trainer cpu(*cpu_, config, data), gpu(*gpu_, config, data);
   cpu.steps().begin_epoch(0);
   gpu.steps().begin_epoch(0);
@@ -54,6 +64,20 @@ TEST_P(ParityTrainer, TwentyStepsMatchTheCpu) {
   EXPECT_TRUE(weights_agree("weights after 20 steps", gpu.model().network().params().download(),
                             cpu.model().network().params().download(), 1e-4, 1e-3, 1e-3,
                             2.0 * 20 * config.lr));
+  if (cpu.model().has_tracker()) {
+    EXPECT_TRUE(weights_agree("tracked classifier after 20 steps",
+                              gpu.model().tracker().params().download(),
+                              cpu.model().tracker().params().download(), 1e-4, 1e-3, 1e-3,
+                              2.0 * 20 * config.track_lr));
+    EXPECT_NEAR(gpu.evaluator().evaluate_tracker(gpu.test_split()),
+                cpu.evaluator().evaluate_tracker(cpu.test_split()), 2.0 / 64);
+    EXPECT_NEAR(gpu.steps().tracked_loss(), cpu.steps().tracked_loss(),
+                1e-3 * (1 + cpu.steps().tracked_loss()));
+  }
+  if (cpu.model().all_peer_means().size()) {
+    EXPECT_TRUE(weights_agree("peer-norm running means", gpu.model().all_peer_means().download(),
+                              cpu.model().all_peer_means().download(), 1e-5, 1e-3, 1e-3, 1e-2));
+  }
   if (cpu.model().has_head()) {
     EXPECT_NEAR(gpu.evaluator().evaluate_head(gpu.test_split(), 1), cpu.evaluator().evaluate_head(cpu.test_split(), 1),
                 2.0 / 64);  // a near-tie may flip
@@ -81,10 +105,16 @@ TEST_P(ParityTrainer, TwoGpuRunsAreBitIdentical) {
   config.reuse_layer1 = c.reuse;
   config.layers_spec = "2x33";
   config.batch = 5;
+  apply_long_run(c, config);
   auto run = [&] {
     Trainer gpu(*gpu_, config, data);
     gpu.steps().train_epoch(0);
-    return gpu.model().network().params().download();
+    std::vector<float> state = gpu.model().network().params().download();
+    if (gpu.model().has_tracker()) {
+      for (float w : gpu.model().tracker().params().download()) state.push_back(w);
+    }
+    for (float r : gpu.model().all_peer_means().download()) state.push_back(r);
+    return state;
   };
   // Every kernel reduces in a fixed order and cuBLAS(Lt) is deterministic for a fixed algorithm
   // on one stream, so the same run twice must give the same bits.
@@ -99,7 +129,10 @@ INSTANTIATE_TEST_SUITE_P(
                       TrainerCase{"ff", Task::kUnsupervised, false},
                       TrainerCase{"bp-ce", Task::kRotation, false},
                       TrainerCase{"bp-goodness-last", Task::kSupervised, false},
-                      TrainerCase{"bp-goodness-all", Task::kFlipHV, false}),
+                      TrainerCase{"bp-goodness-all", Task::kFlipHV, false},
+                      TrainerCase{"ff", Task::kSupervised, true, true},
+                      TrainerCase{"bp-ce", Task::kRotation, false, true},
+                      TrainerCase{"bp-goodness-all", Task::kSupervised, false, true}),
     [](const ::testing::TestParamInfo<TrainerCase>& param_info) {
       std::ostringstream name;
       name << param_info.param;

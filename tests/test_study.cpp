@@ -125,6 +125,23 @@ TEST(StudyGrid, GivenAlgosOverridesAndSweepAndSeeds) {
   EXPECT_EQ(cells[0].config.probe_epochs, 100);  // the paper preset
 }
 
+TEST(StudyGrid, LongPresetIsTheTwoHundredEpochRunsWithATrackedClassifier) {
+  StudyRequest request;
+  request.preset = "long";
+  request.out_dir = "out";
+  const auto cells = ff::study::expand_grid(ff::study::make_grid(request),
+                                            ff::study::base_config(request), request);
+  std::vector<std::string> names;
+  for (const auto& cell : cells) {
+    names.push_back(cell.name);
+    EXPECT_EQ(cell.config.epochs, 200) << cell.name;
+    EXPECT_TRUE(cell.config.track_linear) << cell.name;
+    EXPECT_EQ(cell.config.layers_spec, "4x2000") << cell.name;
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"mnist-supervised-ff-s0", "mnist-supervised-bp-ce-s0",
+                                             "mnist-rotation-ff-s0", "mnist-rotation-bp-ce-s0"}));
+}
+
 TEST(StudyGrid, RefusesBadRequests) {
   StudyRequest base;
   base.datasets = {"mnist"};

@@ -116,6 +116,15 @@ class Backend {
   // scores[r] (+)= G(h[r]) - theta for the slow classifier (accumulate=false overwrites).
   virtual void goodness_score(const float* h, int rows, int width, float theta, GoodnessMode mode,
                               float* scores, bool accumulate) = 0;
+  // Peer normalisation of one layer (PeerNormSpec): updates running_mean [width] with the mean of
+  // h's positive rows (rows 0..pairs-1 of h [2*pairs x width]), then adds the peer loss's gradient
+  // to dz's positive rows where h > 0 (ff/math.hpp: peer_norm_gradient).
+  virtual void peer_norm(const PeerNormSpec& spec, const float* h, float* running_mean,
+                         float* dz) = 0;
+  // --negatives hard: out[i] = the negative label of sample i of the batch `spec` names (at its
+  // cursor), drawn from logits [batch x classes] (ff/batch_prep.hpp: hard_negative_for).
+  virtual void hard_negative_labels(const BatchSpec& spec, const float* logits, int classes,
+                                    int32_t* out) = 0;
   // out[i] = argmax_c x[i*item_stride + c*class_stride], first maximum on ties.
   virtual void argmax(const float* x, int items, int classes, int item_stride, int class_stride,
                       int32_t* out) = 0;

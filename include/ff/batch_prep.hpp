@@ -2,6 +2,8 @@
 // the CUDA kernel: gather, task transform, scale to [0,1], label embedding.
 #pragma once
 
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 #include "ff/hd.hpp"
@@ -41,12 +43,60 @@ FF_HD BatchSpec at_cursor(BatchSpec spec) {
   return spec;
 }
 
-// The draw of the sample at dataset row `index` for this batch (both backends call this).
-FF_HD SampleDraw draw_for_batch(const BatchSpec& spec, uint32_t index) {
+// The draw of sample `sample` of this batch, at dataset row `index` (both backends call this).
+// The negative's label comes from spec.negative_labels where the batch has them (hard negatives).
+FF_HD SampleDraw draw_for_batch(const BatchSpec& spec, int sample, uint32_t index) {
   SampleDraw draw = draw_sample(spec.task, spec.num_labels, spec.seed, spec.epoch, index,
                                 spec.class_labels[index]);
   if (!spec.apply_transform) draw.transform = 0;
+  if (spec.negative_labels != nullptr) draw.wrong_label = spec.negative_labels[sample];
   return draw;
+}
+
+// What prepare_batch writes to its task_labels output for a sample: the task's label, or the
+// image's class where the spec asks for it.
+FF_HD int32_t output_label(const BatchSpec& spec, uint32_t index, const SampleDraw& draw) {
+  return spec.output_class_labels ? static_cast<int32_t>(spec.class_labels[index])
+                                  : static_cast<int32_t>(draw.task_label);
+}
+
+// ---- hard negatives (--negatives hard) ----
+// The negative label of an image drawn from a classifier's opinion of it: softmax over its logits
+// with the true label's probability set to zero and the rest renormalised, sampled with one
+// uniform word (Philox, RandomPurpose::kHardNegative). In double precision, so that the CPU and
+// the GPU pick the same label from the same logits (a tie in the last bit of a double aside).
+FF_HD int draw_hard_negative(const float* logits, int classes, int true_label, uint32_t word) {
+  double top = -1e300;
+  for (int c = 0; c < classes; ++c) {
+    if (c != true_label && static_cast<double>(logits[c]) > top) top = logits[c];
+  }
+  double total = 0.0;
+  for (int c = 0; c < classes; ++c) {
+    if (c != true_label) total += exp(static_cast<double>(logits[c]) - top);
+  }
+  // u in [0, 1): 32 random bits.
+  const double target = static_cast<double>(word) * (1.0 / 4294967296.0) * total;
+  double running = 0.0;
+  int last = -1;
+  for (int c = 0; c < classes; ++c) {
+    if (c == true_label) continue;
+    running += exp(static_cast<double>(logits[c]) - top);
+    last = c;
+    if (target < running) return c;
+  }
+  return last;  // rounding left the target at the very top: the last wrong label
+}
+
+// The hard negative of sample `sample` of a batch whose classifier logits are `logits`
+// ([batch x classes]); the true label is the image's class (hard negatives need the supervised
+// task, whose labels are the classes).
+FF_HD int32_t hard_negative_for(const BatchSpec& spec, const float* logits, int classes,
+                                int sample) {
+  const uint32_t index = static_cast<uint32_t>(spec.indices[sample]);
+  const uint32_t word =
+      random_words(spec.seed, spec.epoch, index, RandomPurpose::kHardNegative).v[0];
+  return draw_hard_negative(logits + static_cast<size_t>(sample) * classes, classes,
+                            spec.class_labels[index], word);
 }
 
 // The label value written at input position `j` (< num_labels) of a row, or a negative number when

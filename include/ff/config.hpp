@@ -26,6 +26,9 @@ enum class OptimizerKind { kAdam, kSgd };
 enum class PassMode { kStacked, kStreams };
 enum class GraphsMode { kOn, kOff, kAuto };  // auto: on for CUDA, off for the CPU
 enum class DeviceChoice { kAuto, kCuda, kCpu };
+// --negatives: the label a negative carries, uniform over the wrong ones, or drawn from the
+// opinion of the linear classifier trained alongside (Hinton's hard negatives).
+enum class NegativesMode { kRandom, kHard };
 
 template <> struct NameTable<Algo> {
   static constexpr const char* option = "--algo";
@@ -78,6 +81,12 @@ template <> struct NameTable<DeviceChoice> {
       {DeviceChoice::kAuto, "auto"}, {DeviceChoice::kCuda, "cuda"}, {DeviceChoice::kCpu, "cpu"}};
 };
 
+template <> struct NameTable<NegativesMode> {
+  static constexpr const char* option = "--negatives";
+  static constexpr NamedValue<NegativesMode> entries[] = {{NegativesMode::kRandom, "random"},
+                                                          {NegativesMode::kHard, "hard"}};
+};
+
 // The threshold value that means "the default" (the width for sum goodness, 2 for mean).
 inline constexpr float kDefaultThreshold = -1.0f;
 
@@ -95,6 +104,8 @@ struct TrainConfig {
   GoodnessMode goodness = GoodnessMode::kSum;
   float threshold = kDefaultThreshold;
   FfLossKind loss = FfLossKind::kSoftplus;
+  NegativesMode negatives = NegativesMode::kRandom;  // hard: needs track_linear
+  float peer_norm = 0.0f;  // lambda of peer normalisation (0: off; 0.03 is the common value)
   // optimisation
   int epochs = 60;
   int batch = 100;
@@ -122,6 +133,11 @@ struct TrainConfig {
   int probe_epochs = 100;
   float probe_lr = 1e-3f;
   std::string probe_layers = "last3";  // lastN | all | 1,3,... | each (one probe per layer)
+  // A linear softmax classifier trained alongside pretraining on the same batches (the scoring
+  // layers' neutral-label features, its own Adam, no gradient into the network); its test
+  // accuracy on the class labels is recorded every epoch.
+  bool track_linear = false;
+  float track_lr = 1e-3f;
   // where
   DeviceChoice device = DeviceChoice::kAuto;
   std::string out_dir;

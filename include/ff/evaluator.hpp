@@ -45,6 +45,9 @@ class Evaluator {
   // ([count], backend memory): the drawn transform for kTrue on a pretext task.
   Array<float> extract_features(const ResidentSplit& split, const std::vector<int>& layers,
                                 FeatureLabel label = {}, Array<int32_t>* task_labels = nullptr);
+  // --track-linear: the test accuracy of the classifier trained alongside on the class labels of
+  // `split` (its features as in training: the neutral label, untransformed images).
+  double evaluate_tracker(const ResidentSplit& split);
   // The layers slow classification sums (--score-layers).
   const std::vector<int>& score_layers() const { return score_layers_; }
 

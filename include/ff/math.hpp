@@ -32,6 +32,21 @@ FF_HD float rms_inverse_scale(float sum_squares, int count) {
   return 1.0f / (1e-8f + sqrtf(sum_squares / static_cast<float>(count)));
 }
 
+// ---- peer normalisation (ff/ops.hpp: PeerNormSpec) ----
+// A unit's running mean after a batch whose positives' mean activity is `batch_mean`.
+FF_HD float peer_norm_running_mean(float momentum, float running, float batch_mean) {
+  return momentum * running + (1.0f - momentum) * batch_mean;
+}
+
+// dL/dh[b, j] for a positive row b of L = lambda * mean_j (r_j - m)^2 (m = mean_k r_k), through
+// this batch's term of r_j: dL/dr_j = 2 lambda (r_j - m) / width (the terms through m cancel, as
+// the deviations from a mean sum to zero), dr_j/dh[b, j] = (1 - momentum) / B.
+FF_HD float peer_norm_gradient(float lambda, float momentum, int width, int pairs, float r_j,
+                               float mean_r) {
+  return 2.0f * lambda * (r_j - mean_r) / static_cast<float>(width) * (1.0f - momentum) /
+         static_cast<float>(pairs);
+}
+
 // ---- bf16 GEMM operands (--precision bf16) ----
 // The bf16 nearest to x (ties to even), as its 16 bits: the upper half of x's float bits, rounded.
 // Both backends call it (the CUDA conversion kernel stores these bits, the CPU emulation widens

@@ -43,6 +43,12 @@ struct BatchSpec {
   // Backend memory or null. When set, the batch is the cursor's: epoch = cursor->epoch and the
   // rows are indices[cursor->step * batch ...] (indices then points at the whole epoch's order).
   const StepCursor* cursor = nullptr;
+  // Backend memory [batch] or null: the label the negative of sample i carries (--negatives hard,
+  // drawn by Backend::hard_negative_labels); null: a wrong label drawn uniformly.
+  const int32_t* negative_labels = nullptr;
+  // prepare_batch's task_labels output gets each sample's class label instead of its task label
+  // (the linear classifier trained alongside reads out the class whatever the task).
+  bool output_class_labels = false;
 };
 
 inline int batch_rows(const BatchSpec& spec) {
@@ -64,6 +70,17 @@ struct FfLossSpec {
   GoodnessMode goodness = GoodnessMode::kSum;
   FfLossKind loss = FfLossKind::kSoftplus;
   float symba_alpha = 4.0f;
+};
+
+// Peer normalisation of one FF layer (Hinton 2022; --peer-norm): a running mean r_j of each
+// unit's activity over the positive rows, r <- momentum r + (1 - momentum) mean_batch(h_j), and
+// the added loss lambda * mean_j (r_j - mean_k r_k)^2, whose gradient flows through this batch's
+// term of r (ff/math.hpp: peer_norm_coefficient).
+struct PeerNormSpec {
+  int pairs = 0;  // B: rows 0..B-1 of h are the positives
+  int width = 0;
+  float lambda = 0.03f;
+  float momentum = 0.9f;
 };
 
 // Adam's per-step constants with the bias corrections folded in (ff/math.hpp: adam_scalars).

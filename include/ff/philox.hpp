@@ -41,6 +41,7 @@ enum class RandomPurpose : uint32_t {
   kHybridMask = 4,
   kShuffle = 5,
   kInit = 6,
+  kHardNegative = 7,
 };
 
 // Four independent 32-bit words for (seed, step, sample, purpose, block). `block` numbers successive

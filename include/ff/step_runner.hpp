@@ -11,6 +11,7 @@
 
 #include "ff/backend.hpp"
 #include "ff/config.hpp"
+#include "ff/linear_tracker.hpp"
 #include "ff/model.hpp"
 #include "ff/resident_split.hpp"
 #include "ff/training_step.hpp"
@@ -19,8 +20,9 @@ namespace ff {
 
 class StepRunner {
  public:
+  // `tracker` (may be null): the linear classifier trained alongside, run first in every step.
   StepRunner(Backend& backend, const TrainConfig& config, Model& model, TrainingStep& step,
-             const ResidentSplit& train, const TaskShape& shape);
+             const ResidentSplit& train, const TaskShape& shape, LinearTracker* tracker = nullptr);
 
   // Called after each step is issued with (steps issued, steps of the epoch): progress lines.
   using StepProgress = std::function<void(int, int)>;
@@ -36,6 +38,8 @@ class StepRunner {
   void begin_epoch(int epoch);
   void train_step(int epoch, int step);
   std::vector<double> end_epoch(int steps);
+  // The tracked classifier's mean cross-entropy over the last epoch ended (0 without one).
+  double tracked_loss() const { return tracked_loss_; }
   // Puts the device's step cursor at (epoch, step) unless it is there already (an upload, which
   // waits for queued work: benchmarks call it outside their timed loops).
   void seek(int epoch, int step);
@@ -59,13 +63,16 @@ class StepRunner {
   const uint64_t seed_;
   Model& model_;
   TrainingStep& step_;
+  LinearTracker* tracker_;
+  const bool hard_negatives_;  // --negatives hard: the tracker picks each negative's label
   const ResidentSplit& train_;
   const TaskShape shape_;
   const std::vector<int> loss_slots_;
   const bool graphs_;  // --graphs, resolved for this backend
   const std::pair<int64_t, int64_t> profile_steps_;
   Array<int32_t> epoch_order_;
-  Array<float> loss_sums_;  // per layer, then the cross-entropy
+  Array<float> loss_sums_;  // per layer, then the cross-entropy, then the tracker's
+  double tracked_loss_ = 0.0;
   Array<StepCursor> cursor_;                      // the device's (epoch, step); see seek()
   int64_t cursor_epoch_ = -1, cursor_step_ = -1;  // where the host knows the cursor stands
   Array<AdamScalars> adam_schedule_;              // Adam's constants for every step of the epoch

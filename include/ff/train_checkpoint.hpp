@@ -12,7 +12,9 @@
 namespace ff {
 
 // Tensors: layers.<l>.weight [out, in], layers.<l>.bias [out] (what PyTorch users load), then
-// optimizer.m / optimizer.v (flat, the parameter layout of Mlp). Metadata: schema
+// optimizer.m / optimizer.v (flat, the parameter layout of Mlp); bp-ce's head.weight/bias with
+// head_optimizer.m/v; --track-linear's tracker.weight [classes, features], tracker.bias and
+// tracker_optimizer.m/v; --peer-norm's layers.<l>.peer_running_mean [out]. Metadata: schema
 // (kSchemaVersion), config (JSON), next_epoch, optimizer_steps, dims.
 void save_training_checkpoint(const std::string& path, Model& model, const TrainConfig& config,
                               int next_epoch);

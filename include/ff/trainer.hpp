@@ -28,12 +28,15 @@ class Trainer {
   ResidentSplit& train_split() { return train_; }
   ResidentSplit& test_split() { return test_; }
   int num_labels() const { return shape_.num_labels; }
+  int num_classes() const { return num_classes_; }
 
  private:
   TaskShape shape_;
+  int num_classes_;
   ResidentSplit train_, test_;
   Model model_;
   std::unique_ptr<TrainingStep> step_;
+  std::unique_ptr<LinearTracker> tracker_;  // --track-linear
   StepRunner runner_;
   Evaluator evaluator_;
 };

@@ -74,6 +74,12 @@ void add_train_options(CLI::App& app, ff::TrainConfig& c) {
   app.add_option("--threshold", c.threshold,
                  "goodness threshold theta (default: layer width for sum, 2 for mean)");
   add_enum_option(app, "--loss", c.loss, "FF loss");
+  add_enum_option(app, "--negatives", c.negatives,
+                  "the negatives' labels: uniform over the wrong ones, or hard (drawn from the "
+                  "classifier trained alongside; needs --track-linear and --task supervised)");
+  app.add_option("--peer-norm", c.peer_norm,
+                 "peer normalisation weight lambda of FF layers (0: off; 0.03 is common)")
+      ->capture_default_str();
   app.add_option("--score-layers", c.score_layers,
                  "layers summed by slow classification: default (all but the first) | all | "
                  "lastN | 1,3,...")
@@ -90,6 +96,11 @@ void add_train_options(CLI::App& app, ff::TrainConfig& c) {
   app.add_option("--probe-lr", c.probe_lr, "learning rate of the linear probe")->capture_default_str();
   app.add_option("--probe-layers", c.probe_layers,
                  "probe features: lastN | all | 1,3,... | each (one probe per layer, then all)")
+      ->capture_default_str();
+  app.add_flag("--track-linear", c.track_linear,
+               "train a linear classifier alongside pretraining on the class labels and record "
+               "its test accuracy every epoch");
+  app.add_option("--track-lr", c.track_lr, "learning rate of the classifier trained alongside")
       ->capture_default_str();
   app.add_option("--save", c.save_path, "write a checkpoint (safetensors) at the end of training");
   app.add_option("--save-every", c.save_every, "also write it every N epochs");

@@ -253,6 +253,23 @@ void validate_config(const TrainConfig& c, ConfigUse use) {
       prefixed("--probe-layers", [&] { parse_score_layers(c.probe_layers, layers); });
     }
   }
+  if (training) {
+    if (c.track_linear) require_positive_finite(c.track_lr, "--track-lr");
+    require(c.negatives != NegativesMode::kHard || c.track_linear,
+            "--negatives hard draws each negative's label from the linear classifier trained "
+            "alongside: add --track-linear");
+    require(c.negatives != NegativesMode::kHard || c.task == Task::kSupervised,
+            "--negatives hard needs --task supervised (the classifier trained alongside predicts "
+            "the classes, which are the labels only of the supervised task)");
+    require(c.negatives != NegativesMode::kHard || c.algo != Algo::kBpCe,
+            "--negatives hard needs an algorithm with negatives (ff, bp-goodness-last or "
+            "bp-goodness-all), not bp-ce");
+    require(std::isfinite(c.peer_norm) && c.peer_norm >= 0.0f,
+            "--peer-norm must be a number >= 0 (0: off; 0.03 is the common value); got " +
+                format_float(c.peer_norm));
+    require(c.peer_norm == 0.0f || c.algo == Algo::kFf,
+            "--peer-norm applies to Forward-Forward layers: use it with --algo ff");
+  }
   require_task_fits(c, layout.height, layout.width, config_task_labels(c));
   require(!(c.graphs == GraphsMode::kOn && c.device == DeviceChoice::kCpu),
           "--graphs on needs the CUDA backend (the CPU runs ops as they are issued); use "
@@ -272,6 +289,8 @@ nlohmann::json config_to_json(const TrainConfig& c) {
       {"goodness", enum_name(c.goodness)},
       {"threshold", json_number(c.threshold)},
       {"loss", enum_name(c.loss)},
+      {"negatives", enum_name(c.negatives)},
+      {"peer_norm", json_number(c.peer_norm)},
       {"epochs", c.epochs},
       {"batch", c.batch},
       {"lr", json_number(c.lr)},
@@ -293,6 +312,8 @@ nlohmann::json config_to_json(const TrainConfig& c) {
       {"probe_epochs", c.probe_epochs},
       {"probe_lr", json_number(c.probe_lr)},
       {"probe_layers", c.probe_layers},
+      {"track_linear", c.track_linear},
+      {"track_lr", json_number(c.track_lr)},
       {"device", enum_name(c.device)},
   };
 }
@@ -379,6 +400,10 @@ TrainConfig config_from_json(const nlohmann::json& j) {
     c.probe_lr = number_field<float>(j, "probe_lr");
     c.probe_layers = j.at("probe_layers");
     c.device = enum_field<DeviceChoice>(j, "device");
+    c.negatives = enum_field_or(j, "negatives", NegativesMode::kRandom);
+    if (j.contains("peer_norm")) c.peer_norm = number_field<float>(j, "peer_norm");
+    c.track_linear = j.value("track_linear", false);
+    if (j.contains("track_lr")) c.track_lr = number_field<float>(j, "track_lr");
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("malformed configuration: ") + e.what());
   } catch (const Error& e) {

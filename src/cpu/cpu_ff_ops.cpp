@@ -43,7 +43,7 @@ void CpuBackend::prepare_batch(const BatchSpec& batch_spec, float* out, int32_t*
   for (int row = 0; row < rows; ++row) {
     const int sample = row % spec.batch;
     const uint32_t index = static_cast<uint32_t>(spec.indices[sample]);
-    const SampleDraw draw = draw_for_batch(spec, index);
+    const SampleDraw draw = draw_for_batch(spec, sample, index);
     const int label = row_label(spec.mode, spec.batch, row, draw);
     const uint8_t* image = spec.images + static_cast<size_t>(index) * pixels;
     float* y = out + static_cast<size_t>(row) * pixels;
@@ -64,8 +64,42 @@ void CpuBackend::prepare_batch(const BatchSpec& batch_spec, float* out, int32_t*
     if (batch_is_labelled(spec)) {
       for (int j = 0; j < spec.num_labels; ++j) y[j] = label_value(spec.mode, spec.num_labels, label, j);
     }
-    if (task_labels && row < spec.batch) task_labels[row] = draw.task_label;
+    if (task_labels && row < spec.batch) task_labels[row] = output_label(spec, index, draw);
   }
+}
+
+void CpuBackend::peer_norm(const PeerNormSpec& spec, const float* h, float* running_mean,
+                           float* dz) {
+  const int width = spec.width, pairs = spec.pairs;
+  // Each unit's mean over the positives, rows in order (the CUDA kernel sums in the same order).
+#pragma omp parallel for schedule(static)
+  for (int j = 0; j < width; ++j) {
+    float sum = 0.0f;
+    for (int b = 0; b < pairs; ++b) sum += h[static_cast<size_t>(b) * width + j];
+    running_mean[j] = peer_norm_running_mean(spec.momentum, running_mean[j],
+                                             sum / static_cast<float>(pairs));
+  }
+  float total = 0.0f;
+  for (int j = 0; j < width; ++j) total += running_mean[j];
+  const float mean_r = total / static_cast<float>(width);
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < pairs; ++b) {
+    const float* x = h + static_cast<size_t>(b) * width;
+    float* d = dz + static_cast<size_t>(b) * width;
+    for (int j = 0; j < width; ++j) {
+      // Through the ReLU: h = relu(z) is 0 exactly where its derivative is.
+      if (x[j] > 0.0f) {
+        d[j] += peer_norm_gradient(spec.lambda, spec.momentum, width, pairs, running_mean[j],
+                                   mean_r);
+      }
+    }
+  }
+}
+
+void CpuBackend::hard_negative_labels(const BatchSpec& batch_spec, const float* logits,
+                                      int classes, int32_t* out) {
+  const BatchSpec spec = at_cursor(batch_spec);
+  for (int i = 0; i < spec.batch; ++i) out[i] = hard_negative_for(spec, logits, classes, i);
 }
 
 void CpuBackend::ff_loss_grad(const FfLossSpec& spec, const float* h, float* dz, float* h_norm,

@@ -217,6 +217,16 @@ void CudaBackend::ff_loss_grad(const FfLossSpec& spec, const float* h, float* dz
   kernels::launch_ff_loss_grad(spec, h, dz, h_norm, ld_norm, pair_loss, current());
 }
 
+void CudaBackend::peer_norm(const PeerNormSpec& spec, const float* h, float* running_mean,
+                            float* dz) {
+  kernels::launch_peer_norm(spec, h, running_mean, dz, current());
+}
+
+void CudaBackend::hard_negative_labels(const BatchSpec& spec, const float* logits, int classes,
+                                       int32_t* out) {
+  kernels::launch_hard_negative_labels(spec, logits, classes, out, current());
+}
+
 void CudaBackend::goodness_score(const float* h, int rows, int width, float theta,
                                  GoodnessMode mode, float* scores, bool accumulate) {
   kernels::launch_goodness_score(h, rows, width, theta, mode, scores, accumulate, current());

@@ -100,6 +100,43 @@ double Evaluator::evaluate_head(const ResidentSplit& split, uint64_t seed) {
   return static_cast<double>(correct.download()[0]) / static_cast<double>(split.count);
 }
 
+double Evaluator::evaluate_tracker(const ResidentSplit& split) {
+  NvtxRange range("evaluate-tracker");
+  require(model_.has_tracker(), "internal error: no classifier trained alongside (--track-linear)");
+  const Mlp& network = model_.network();
+  Mlp& classifier = model_.tracker();
+  const int features = classifier.in_width(0), classes = classifier.out_width(0);
+  const int chunk_images = static_cast<int>(std::min<size_t>(config_.eval_batch, split.count));
+  Array<float> chunk_features(backend_, static_cast<size_t>(chunk_images) * features);
+  Array<float> logits(backend_, static_cast<size_t>(chunk_images) * classes);
+  Array<int32_t> predictions(backend_, chunk_images);
+  Array<int64_t> correct(backend_, std::vector<int64_t>{0});
+
+  ForwardPlan plan;
+  plan.mode = classifies_slowly() ? LabelMode::kNeutral : LabelMode::kNone;
+  plan.apply_transform = false;
+  plan.last_layer = *std::max_element(score_layers_.begin(), score_layers_.end());
+  plan.eval_batch = config_.eval_batch;
+  ForwardHooks hooks;
+  int offset = 0;
+  hooks.begin_chunk = [&](const ForwardChunk&) { offset = 0; };
+  hooks.after_layer = [&](const ForwardChunk& chunk, int l, const float* h) {
+    if (std::find(score_layers_.begin(), score_layers_.end(), l) == score_layers_.end()) return;
+    const int out = network.out_width(l);
+    backend_.rms_norm(h, chunk.images, out, chunk_features.data() + offset, features);
+    offset += out;
+  };
+  hooks.end_chunk = [&](const ForwardChunk& chunk) {
+    backend_.gemm(linear_forward_desc(chunk.images, features, classes), classifier.weight(0),
+                  chunk_features.data(), logits.data(), Epilogue::kBias, classifier.bias(0));
+    backend_.argmax(logits.data(), chunk.images, classes, classes, 1, predictions.data());
+    backend_.count_equal(predictions.data(), split.labels_i32.data() + chunk.start, chunk.images,
+                         correct.data());
+  };
+  run_chunked_forward(backend_, network, split, shape_, plan, hooks);
+  return static_cast<double>(correct.download()[0]) / static_cast<double>(split.count);
+}
+
 Array<float> Evaluator::extract_features(const ResidentSplit& split, const std::vector<int>& layers,
                                          FeatureLabel label, Array<int32_t>* task_labels) {
   NvtxRange range("extract-features");

@@ -32,19 +32,20 @@ constexpr int kMainLane = 0, kNegativeLane = 1, kWeightGradLane = 2;
 
 class FfStep final : public TrainingStep {
  public:
-  FfStep(Backend& backend, const TrainConfig& config, Mlp& network, int num_labels)
+  FfStep(Backend& backend, const TrainConfig& config, Model& model, int num_labels)
       : backend_(backend),
         config_(config),
-        network_(network),
+        model_(model),
+        network_(model.network()),
         num_labels_(num_labels),
         // Layer-1 reuse needs rows that differ only by their embedded label: a labelled task.
         reuse_layer1_(config.reuse_layer1 && num_labels >= 2),
         streams_(config.pass_mode == PassMode::kStreams),
         overlap_(config.overlap),
-        buffers_(backend, network, 2 * config.batch, config.batch) {
+        buffers_(backend, network_, 2 * config.batch, config.batch) {
     if (reuse_layer1_) {
       layer1_scratch_ =
-          Array<float>(backend, static_cast<size_t>(config.batch) * network.out_width(0));
+          Array<float>(backend, static_cast<size_t>(config.batch) * network_.out_width(0));
     }
   }
 
@@ -64,6 +65,7 @@ class FfStep final : public TrainingStep {
 
   Backend& backend_;
   const TrainConfig config_;
+  Model& model_;
   Mlp& network_;
   const int num_labels_;
   const bool reuse_layer1_;  // see ff/batch_prep.hpp, "layer-1 reuse across labels"
@@ -96,6 +98,13 @@ void FfStep::enqueue_gradients(const BatchSpec& spec, float* loss_sums, PhaseTim
                             buffers_.dz[l].data(), has_next ? buffers_.xn[l + 1].data() : nullptr,
                             out, buffers_.pair_loss.data());
       backend_.sum_into(buffers_.pair_loss.data(), batch, loss_sums + l);
+      if (config_.peer_norm > 0.0f) {
+        PeerNormSpec peer;
+        peer.pairs = batch;
+        peer.width = out;
+        peer.lambda = config_.peer_norm;
+        backend_.peer_norm(peer, buffers_.h[l].data(), model_.peer_means(l), buffers_.dz[l].data());
+      }
     }
     Phase phase("weight-grad", backend_, times);
     weight_grad(l, batch);
@@ -157,7 +166,7 @@ void FfStep::weight_grad(int l, int batch) {
 
 std::unique_ptr<TrainingStep> make_ff_step(Backend& backend, const TrainConfig& config,
                                            Model& model, int num_labels) {
-  return std::make_unique<FfStep>(backend, config, model.network(), num_labels);
+  return std::make_unique<FfStep>(backend, config, model, num_labels);
 }
 
 }  // namespace ff

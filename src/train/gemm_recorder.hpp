@@ -75,6 +75,14 @@ class GemmRecorder final : public Backend {
                     float* pair_loss) override {
     inner_.ff_loss_grad(spec, h, dz, h_norm, ld_norm, pair_loss);
   }
+  void peer_norm(const PeerNormSpec& spec, const float* h, float* running_mean,
+                 float* dz) override {
+    inner_.peer_norm(spec, h, running_mean, dz);
+  }
+  void hard_negative_labels(const BatchSpec& spec, const float* logits, int classes,
+                            int32_t* out) override {
+    inner_.hard_negative_labels(spec, logits, classes, out);
+  }
   void goodness_score(const float* h, int rows, int width, float theta, GoodnessMode mode,
                       float* scores, bool accumulate) override {
     inner_.goodness_score(h, rows, width, theta, mode, scores, accumulate);

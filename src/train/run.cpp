@@ -67,6 +67,31 @@ void require_finite_losses(const std::vector<double>& losses, int epoch, const T
   }
 }
 
+// " <what> 97.12%"
+std::string format_percent(const char* what, double fraction) {
+  char text[96];
+  std::snprintf(text, sizeof text, "%s %.2f%%", what, fraction * 100);
+  return text;
+}
+
+// --peer-norm: each layer's peer loss mean_j (r_j - mean_k r_k)^2 (without lambda) at the running
+// means the epoch ended with.
+std::vector<double> peer_losses(Model& model) {
+  const std::vector<float> means = model.all_peer_means().download();
+  std::vector<double> losses;
+  size_t start = 0;
+  for (int l = 0; l < model.network().num_layers(); ++l) {
+    const size_t width = static_cast<size_t>(model.network().out_width(l));
+    double mean = 0.0, squares = 0.0;
+    for (size_t j = 0; j < width; ++j) mean += means[start + j];
+    mean /= static_cast<double>(width);
+    for (size_t j = 0; j < width; ++j) squares += (means[start + j] - mean) * (means[start + j] - mean);
+    losses.push_back(squares / static_cast<double>(width));
+    start += width;
+  }
+  return losses;
+}
+
 // A line every ~10 s inside an epoch that takes longer (a 4x2000 epoch on two CPU cores takes
 // minutes): how far the epoch is, its speed, and when it ends. Short epochs print nothing.
 class InEpochProgress {
@@ -178,6 +203,9 @@ void print_result_table(const nlohmann::json& result, const TrainConfig& config)
     }
   }
   if (result.contains("fast_acc")) row("fast (linear classifier), classes", result["fast_acc"]);
+  if (result.contains("track_acc")) {
+    row("linear classifier trained alongside, classes", result["track_acc"]);
+  }
   if (result.contains("probe_acc_per_layer")) {
     const auto& per_layer = result["probe_acc_per_layer"];
     for (size_t l = 0; l < per_layer.size(); ++l) {
@@ -298,13 +326,21 @@ nlohmann::json run_training(TrainConfig config) {
                           {"epoch_s", epoch_seconds}};
     const bool evaluate_now = config.eval_every > 0 && (epoch + 1) % config.eval_every == 0 &&
                               epoch + 1 < config.epochs && trainer.evaluator().classifies_slowly();
-    char evaluation[64] = "";
+    std::string evaluation;
     if (evaluate_now) {
       const SlowEvalResult slow =
           trainer.evaluator().evaluate_slow(trainer.test_split(), config.test_seed);
       record[config.task == Task::kSupervised ? "slow_acc" : "task_acc"] = slow.accuracy;
       record["per_layer_acc"] = slow.per_layer;
-      std::snprintf(evaluation, sizeof evaluation, "  test %.2f%%", slow.accuracy * 100);
+      evaluation += format_percent("  test", slow.accuracy);
+    }
+    if (trainer.model().has_tracker()) {
+      record["track_loss"] = steps.tracked_loss();
+      record["track_acc"] = trainer.evaluator().evaluate_tracker(trainer.test_split());
+      evaluation += format_percent("  tracked classifier", record["track_acc"]);
+    }
+    if (trainer.model().all_peer_means().size()) {
+      record["peer_loss"] = peer_losses(trainer.model());
     }
     record["elapsed_s"] = seconds_since(run_start);
     metrics.append(record);
@@ -322,12 +358,15 @@ nlohmann::json run_training(TrainConfig config) {
     const double eta = train_seconds / (epoch + 1 - first_epoch) * (config.epochs - epoch - 1);
     std::printf("epoch %d/%d  loss %s  %.0f samples/s  ETA %s%s\n", epoch + 1, config.epochs,
                 format_losses(loss).c_str(), samples_per_s, format_duration(eta).c_str(),
-                evaluation);
+                evaluation.c_str());
     std::fflush(stdout);
   }
 
   fault_point("evaluation");
   nlohmann::json result = evaluate_trained(*backend, trainer, dataset, config);
+  if (trainer.model().has_tracker()) {
+    result["track_acc"] = trainer.evaluator().evaluate_tracker(trainer.test_split());
+  }
   result["schema"] = kSchemaVersion;
   result["ffcuda"] = version_line();
   result["device"] = backend->name();

@@ -24,19 +24,22 @@ std::vector<int32_t> shuffled_order(size_t count, uint64_t seed, uint64_t epoch)
 }
 
 StepRunner::StepRunner(Backend& backend, const TrainConfig& config, Model& model,
-                       TrainingStep& step, const ResidentSplit& train, const TaskShape& shape)
+                       TrainingStep& step, const ResidentSplit& train, const TaskShape& shape,
+                       LinearTracker* tracker)
     : backend_(backend),
       batch_(config.batch),
       seed_(config.seed),
       model_(model),
       step_(step),
+      tracker_(tracker),
+      hard_negatives_(config.negatives == NegativesMode::kHard),
       train_(train),
       shape_(shape),
       loss_slots_(step.loss_slots()),
       graphs_(resolve_graphs(config.graphs, backend.kind() == DeviceKind::kCuda)),
       profile_steps_(parse_profile_steps(config.profile_steps)),
       epoch_order_(backend, train.count),
-      loss_sums_(backend, static_cast<size_t>(model.network().num_layers()) + 1),
+      loss_sums_(backend, static_cast<size_t>(model.network().num_layers()) + 2),
       cursor_(backend, 1) {
   require(train.count >= static_cast<size_t>(batch_),
           "the training set has " + std::to_string(train.count) +
@@ -45,6 +48,8 @@ StepRunner::StepRunner(Backend& backend, const TrainConfig& config, Model& model
   if (model.optimizer().is_adam()) {
     adam_schedule_ = Array<AdamScalars>(backend, static_cast<size_t>(steps_per_epoch()));
   }
+  require(!hard_negatives_ || tracker_ != nullptr,
+          "internal error: hard negatives without the classifier trained alongside");
 }
 
 int StepRunner::steps_per_epoch() const { return static_cast<int>(train_.count / batch_); }
@@ -79,12 +84,20 @@ void StepRunner::begin_epoch(int epoch) {
             "internal error: the head's optimiser is not at the network's step");
     adam_schedule_.upload(model_.optimizer().schedule(steps_per_epoch()));
   }
+  if (tracker_) tracker_->begin_epoch(steps_per_epoch());
   backend_.fill(loss_sums_.data(), loss_sums_.size(), 0.0f);
   seek(epoch, 0);
 }
 
 void StepRunner::enqueue_step() {
-  step_.enqueue_gradients(cursor_batch(), loss_sums_.data(), phase_times_);
+  BatchSpec spec = cursor_batch();
+  if (tracker_) {
+    // First, on the network as it stands before this step's update.
+    const int slot = model_.network().num_layers() + 1;
+    tracker_->enqueue_step(spec, cursor_.data(), loss_sums_.data() + slot, phase_times_);
+    if (hard_negatives_) spec.negative_labels = tracker_->enqueue_hard_negatives(spec);
+  }
+  step_.enqueue_gradients(spec, loss_sums_.data(), phase_times_);
   {
     Phase phase("optimizer", backend_, phase_times_);
     // Adam's constants from the epoch's schedule at the device cursor (null for SGD: none).
@@ -119,10 +132,10 @@ void StepRunner::train_step(int epoch, int step) {
 
 std::vector<double> StepRunner::end_epoch(int steps) {
   const std::vector<float> sums = loss_sums_.download();
+  const double samples = static_cast<double>(steps) * batch_;
   std::vector<double> mean_loss;
-  for (int slot : loss_slots_) {
-    mean_loss.push_back(static_cast<double>(sums[slot]) / (static_cast<double>(steps) * batch_));
-  }
+  for (int slot : loss_slots_) mean_loss.push_back(static_cast<double>(sums[slot]) / samples);
+  tracked_loss_ = static_cast<double>(sums[model_.network().num_layers() + 1]) / samples;
   return mean_loss;
 }
 

@@ -420,6 +420,12 @@ void write_study_report(const std::string& dir, const std::string& published_csv
         ", failed " + std::to_string(counts["failed"]) + ", pending " +
         std::to_string(counts["pending"]) + ")\n\n";
   md += study::settings_section(study_json);
+  if (study_json.at("settings").at("config").value("track_linear", false)) {
+    md += "## Curves\n\nEvery cell trained a linear classifier alongside pretraining; its test "
+          "accuracy per epoch (FF beside bp-ce), the pretext accuracy and the losses are drawn "
+          "by\n\n```sh\npython3 tools/plot_curves.py --study " + dir + " --out " + dir +
+          "/curves.png\n```\n\n";
+  }
   for (const std::string& sweep : study::sweep_values(study_json)) {
     if (!sweep.empty()) {
       md += "## " + study_json["settings"]["grid"]["sweep"]["option"].get<std::string>() + " = " +

@@ -75,6 +75,15 @@ std::string first_difference(const nlohmann::json& ours, const nlohmann::json& t
   return prefix + ": " + ours.dump() + " now, " + theirs.dump() + " in study.json";
 }
 
+// The settings of a study.json as this version reads them: one written by an earlier version
+// lacks the training options added since, which then take the values those versions ran with.
+nlohmann::json as_this_version(nlohmann::json settings) {
+  if (settings.contains("config")) {
+    settings["config"] = config_to_json(config_from_json(settings["config"]));
+  }
+  return settings;
+}
+
 // Creates DIR/study.json exclusively, or checks that the one there asks for the same study.
 void create_or_check_study_file(const std::string& dir, const nlohmann::json& study) {
   const std::string path = dir + "/study.json";
@@ -96,8 +105,8 @@ void create_or_check_study_file(const std::string& dir, const nlohmann::json& st
                                       "supports hard links; use another --out");
   }
   const nlohmann::json existing = study::read_json_file(path);
-  const std::string difference =
-      first_difference(study.at("settings"), existing.value("settings", nlohmann::json::object()));
+  const std::string difference = first_difference(
+      study.at("settings"), as_this_version(existing.value("settings", nlohmann::json::object())));
   require(difference.empty(), dir + " holds another study (" + difference +
                                   "); rerun with the same options to continue it, or use "
                                   "another --out");
@@ -266,7 +275,8 @@ int run_study(const StudyRequest& request) {
                           {"settings", study_settings(request, grid, base)},
                           {"presets",
                            {{"paper", config_to_json(study::preset_config("paper"))},
-                            {"quick", config_to_json(study::preset_config("quick"))}}},
+                            {"quick", config_to_json(study::preset_config("quick"))},
+                            {"long", config_to_json(study::preset_config("long"))}}},
                           {"data_root", request.data_root},
                           {"ffcuda", version_line()},
                           {"commit", commit()},

@@ -13,9 +13,10 @@ std::string layer_tensor(int layer, const char* what) {
 }
 
 // The config fields that must agree for a checkpoint to continue or be probed as `config`.
-const char* const kNetworkFields[] = {"dataset", "task",   "layers", "algo",      "goodness",
-                                      "threshold", "loss", "batch",  "optimizer", "seed",
-                                      "train_limit", "classes"};
+const char* const kNetworkFields[] = {"dataset",     "task",    "layers",    "algo",
+                                      "goodness",    "threshold", "loss",    "batch",
+                                      "optimizer",   "seed",    "train_limit", "classes",
+                                      "negatives",   "peer_norm", "track_linear"};
 
 int64_t metadata_integer(const Checkpoint& checkpoint, const std::string& path,
                          const std::string& key) {
@@ -33,17 +34,21 @@ int64_t metadata_integer(const Checkpoint& checkpoint, const std::string& path,
   return value;
 }
 
-// Where an Mlp's tensors live in the file: the network's layer l is "layers.<l>.", the bp-ce
-// head (one layer) "head."; their Adam moments "optimizer." and "head_optimizer.".
+// Where an Mlp's tensors live in the file: the network's layer l is "layers.<l>.", a one-layer
+// classifier's "<name>." (the bp-ce head "head.", the tracked classifier "tracker."); their Adam
+// moments "optimizer.", "head_optimizer.", "tracker_optimizer.".
 struct TensorNames {
-  bool is_head;
+  std::string classifier;  // "" for the network
   std::string layer(int l, const char* what) const {
-    return is_head ? std::string("head.") + what : layer_tensor(l, what);
+    return classifier.empty() ? layer_tensor(l, what) : classifier + "." + what;
   }
   std::string moment(const char* which) const {
-    return std::string(is_head ? "head_optimizer." : "optimizer.") + which;
+    return (classifier.empty() ? std::string("optimizer") : classifier + "_optimizer") + "." + which;
   }
 };
+const TensorNames kNetworkTensors{""}, kHeadTensors{"head"}, kTrackerTensors{"tracker"};
+
+std::string peer_means_tensor(int layer) { return layer_tensor(layer, "peer_running_mean"); }
 
 void add_mlp_tensors(Checkpoint& checkpoint, const TensorNames& names, Mlp& mlp,
                      Optimizer& optimizer) {
@@ -90,9 +95,21 @@ void restore_mlp_tensors(const Checkpoint& checkpoint, const std::string& path,
 void save_training_checkpoint(const std::string& path, Model& model, const TrainConfig& config,
                               int next_epoch) {
   Checkpoint checkpoint;
-  add_mlp_tensors(checkpoint, TensorNames{false}, model.network(), model.optimizer());
+  add_mlp_tensors(checkpoint, kNetworkTensors, model.network(), model.optimizer());
   if (model.has_head()) {
-    add_mlp_tensors(checkpoint, TensorNames{true}, model.head(), model.head_optimizer());
+    add_mlp_tensors(checkpoint, kHeadTensors, model.head(), model.head_optimizer());
+  }
+  if (model.has_tracker()) {
+    add_mlp_tensors(checkpoint, kTrackerTensors, model.tracker(), model.tracker_optimizer());
+  }
+  if (model.all_peer_means().size()) {
+    const std::vector<float> means = model.all_peer_means().download();
+    auto next = means.begin();
+    for (int l = 0; l < model.network().num_layers(); ++l) {
+      const int64_t width = model.network().out_width(l);
+      checkpoint.tensors.push_back({peer_means_tensor(l), {width}, {next, next + width}});
+      next += width;
+    }
   }
   checkpoint.metadata["schema"] = std::to_string(kSchemaVersion);
   checkpoint.metadata["config"] = config_to_json(config).dump();
@@ -142,11 +159,24 @@ void require_matching_config(const Checkpoint& checkpoint, const std::string& pa
 int restore_training_checkpoint(const Checkpoint& checkpoint, const std::string& path,
                                 Model& model, const TrainConfig& config, bool with_optimizer) {
   require_matching_config(checkpoint, path, config);
-  restore_mlp_tensors(checkpoint, path, TensorNames{false}, model.network(), model.optimizer(),
+  restore_mlp_tensors(checkpoint, path, kNetworkTensors, model.network(), model.optimizer(),
                       with_optimizer);
   if (model.has_head()) {
-    restore_mlp_tensors(checkpoint, path, TensorNames{true}, model.head(), model.head_optimizer(),
+    restore_mlp_tensors(checkpoint, path, kHeadTensors, model.head(), model.head_optimizer(),
                         with_optimizer);
+  }
+  if (model.has_tracker()) {
+    restore_mlp_tensors(checkpoint, path, kTrackerTensors, model.tracker(),
+                        model.tracker_optimizer(), with_optimizer);
+  }
+  if (model.all_peer_means().size()) {
+    std::vector<float> means;
+    for (int l = 0; l < model.network().num_layers(); ++l) {
+      const int64_t width = model.network().out_width(l);
+      const auto& layer = require_tensor(checkpoint, path, peer_means_tensor(l), {width}).data;
+      means.insert(means.end(), layer.begin(), layer.end());
+    }
+    model.all_peer_means().upload(means);
   }
   return static_cast<int>(metadata_integer(checkpoint, path, "next_epoch"));
 }

@@ -31,11 +31,15 @@ std::vector<int> network_dims(const TrainConfig& config, const Dataset& dataset)
 
 Trainer::Trainer(Backend& backend, const TrainConfig& config, const Dataset& dataset)
     : shape_(task_shape(config, dataset)),
+      num_classes_(dataset.num_classes),
       train_(backend, dataset.train),
       test_(backend, dataset.test),
-      model_(backend, config, network_dims(config, dataset), shape_.num_labels),
+      model_(backend, config, network_dims(config, dataset), shape_.num_labels, num_classes_),
       step_(make_training_step(backend, config, model_, shape_.num_labels)),
-      runner_(backend, config, model_, *step_, train_, shape_),
+      tracker_(config.track_linear ? std::make_unique<LinearTracker>(backend, config, model_,
+                                                                     shape_, num_classes_)
+                                   : nullptr),
+      runner_(backend, config, model_, *step_, train_, shape_, tracker_.get()),
       evaluator_(backend, config, model_, shape_) {}
 
 }  // namespace ff

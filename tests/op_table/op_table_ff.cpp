@@ -1,5 +1,5 @@
-// Forward-Forward and backprop row ops: ff_loss_grad, goodness_score, rms_norm_relu_backward,
-// argmax, softmax_xent, and the layer-1 reuse across labels (label_swap_forward,
+// Forward-Forward and backprop row ops: ff_loss_grad, peer_norm, goodness_score,
+// rms_norm_relu_backward, argmax, softmax_xent, and the layer-1 reuse across labels (label_swap_forward,
 // label_swap_weight_correction). Inputs of the goodness ops are multiples of 1/16
 // (quantized_floats), so every sum of squares and dot product is exact in fp32 in any order and
 // the comparison checks the kernels' logic with tolerances of a few ulp (libm differences, FMA
@@ -52,6 +52,32 @@ void ff_loss_grad_case(OpCall& k, int pairs, int width, const std::string& varia
   };
   k.flops = (with_norm ? 6.0 : 4.0) * size;
   k.bytes = 4.0 * (size * (with_norm ? 3 : 2) + pairs);
+}
+
+// Peer normalisation over `pairs` positives (and as many negatives, which it must not read) of
+// `width` units. The column sums are exact (multiples of 1/16) and in the same row order on both;
+// the running-mean update may contract to an FMA on one side (1 ulp), and the mean of the running
+// means is summed in another order on the GPU (a few ulp of ~1), which moves each gradient term
+// by ~1e-6 of itself at most. lambda is large so that the gradient terms are well above the
+// rounding of the dz they are added to.
+void peer_norm_case(OpCall& k, int pairs, int width, uint64_t seed) {
+  PeerNormSpec spec;
+  spec.pairs = pairs;
+  spec.width = width;
+  spec.lambda = 3.0f;
+  const size_t size = 2 * static_cast<size_t>(pairs) * width;
+  std::vector<float> rows = relu_outputs(size, seed);
+  // The negatives' rows as NaN: a kernel that reads them poisons the means.
+  for (size_t i = static_cast<size_t>(pairs) * width; i < size; ++i) rows[i] = kNaN;
+  const float* h = k.input(rows);
+  float* running = k.output("peer running mean", quantized_floats(width, seed, 8, 0.0f, 1.5f),
+                            Tolerance::close(1e-7, 1e-6));
+  float* dz = k.output("peer dz", random_floats(size, seed, 9, -1e-6f, 1e-6f),
+                       Tolerance::close(1e-12, 1e-5));
+  Backend& b = k.backend();
+  k.run = [&b, spec, h, running, dz] { b.peer_norm(spec, h, running, dz); };
+  k.flops = 3.0 * pairs * width + 4.0 * width;
+  k.bytes = 4.0 * (3.0 * pairs * width + 2.0 * width);
 }
 
 void goodness_score_case(OpCall& k, int rows, int cols, const std::string& variant, uint64_t seed) {
@@ -198,6 +224,8 @@ void add_ff_cases(std::vector<OpCase>& cases, bool bench) {
     // (2 groups) and over a slow-evaluation chunk (10 groups).
     add("ff_loss_grad", rc(100, 2000, "softplus_sum_norm", 1),
         [](OpCall& k) { ff_loss_grad_case(k, 100, 2000, "softplus_sum_norm", 1); });
+    add("peer_norm", rc(100, 2000, "positives", 1),
+        [](OpCall& k) { peer_norm_case(k, 100, 2000, 1); });
     add("goodness_score", rc(10000, 2000, "sum", 1),
         [](OpCall& k) { goodness_score_case(k, 10000, 2000, "sum", 1); });
     add("rms_norm_relu_backward", rc(200, 2000, "overwrite", 1),
@@ -225,6 +253,8 @@ void add_ff_cases(std::vector<OpCase>& cases, bool bench) {
         add("ff_loss_grad", rc(rows, cols, variant, seed),
             [=](OpCall& k) { ff_loss_grad_case(k, rows, cols, variant, seed); });
       }
+      add("peer_norm", rc(rows, cols, "positives", seed),
+          [=](OpCall& k) { peer_norm_case(k, rows, cols, seed); });
       for (const char* v : {"sum", "mean_acc"}) {
         const std::string variant = v;
         add("goodness_score", rc(rows, cols, variant, seed),

@@ -6,8 +6,9 @@
 // 2. peer_norm_grad_kernel: one block of kRowThreads per positive row. Each block first reduces
 //    the mean of the running means with CUB (the same fixed order in every block, so every row
 //    sees the same value), then strides over the row adding peer_norm_gradient() to dz where
-//    h > 0. The mean's order differs from the CPU's serial sum: fp32 rounding, covered by the
-//    parity tolerance.
+//    h > 0. The mean's order differs from the CPU's serial sum: a few ulp of the mean, which
+//    shifts every gradient term by the same tiny absolute amount (the parity case's tolerance is
+//    absolute in units of the gradient scale for that reason).
 // Requirements: h [>= pairs rows x width], dz the same layout; pairs, width >= 1.
 #include "common.cuh"
 #include "ff/math.hpp"

@@ -11,6 +11,7 @@
 
 #include "ff/backend.hpp"
 #include "ff/batch_prep.hpp"
+#include "ff/error.hpp"
 #include "ff/train_checkpoint.hpp"
 #include "ff/trainer.hpp"
 #include "test_util.hpp"
@@ -123,6 +124,16 @@ TEST(TrackedClassifier, AResumedRunDrawsTheIdenticalCurve) {
             straight.model().all_peer_means().download());
   EXPECT_EQ(resumed.model().network().params().download(),
             straight.model().network().params().download());
+
+  // Other scoring layers would feed the classifier other features under the same tensor shapes.
+  TrainConfig other_layers = config;
+  other_layers.score_layers = "1";
+  try {
+    require_matching_config(checkpoint, path, other_layers);
+    ADD_FAILURE() << "a tracked checkpoint resumed with other scoring layers";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("score_layers"), std::string::npos) << e.what();
+  }
   std::filesystem::remove(path);
 }
 

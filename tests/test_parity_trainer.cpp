@@ -26,11 +26,16 @@ std::ostream& operator<<(std::ostream& os, const TrainerCase& c) {
             << (c.long_run ? "_long_run" : "");
 }
 
-void apply_long_run(const TrainerCase& c, TrainConfig& config) {
+// `hard_negatives`: only where both runs are on the GPU. Against the CPU, a label drawn from
+// logits that differ by GEMM rounding may (rarely) differ, and one different negative moves a
+// third of a batch-3 gradient: the comparison would be of two different runs.
+void apply_long_run(const TrainerCase& c, TrainConfig& config, bool hard_negatives) {
   if (!c.long_run) return;
   config.track_linear = true;
   if (c.algo == "ff") config.peer_norm = 0.03f;
-  if (c.algo != "bp-ce" && c.task == Task::kSupervised) config.negatives = NegativesMode::kHard;
+  if (hard_negatives && c.algo != "bp-ce" && c.task == Task::kSupervised) {
+    config.negatives = NegativesMode::kHard;
+  }
 }
 
 class ParityTrainer : public ParityParamFixture<TrainerCase> {};
@@ -46,7 +51,7 @@ TEST_P(ParityTrainer, TwentyStepsMatchTheCpu) {
   config.batch = 3;  // 21 steps per epoch of 64 images: odd sizes everywhere
   config.seed = 9;
   config.eval_batch = 17;
-  apply_long_run(c, config);
+  apply_long_run(c, config, false);
   Trainer cpu(*cpu_, config, data), gpu(*gpu_, config, data);
   cpu.steps().begin_epoch(0);
   gpu.steps().begin_epoch(0);
@@ -105,7 +110,7 @@ TEST_P(ParityTrainer, TwoGpuRunsAreBitIdentical) {
   config.reuse_layer1 = c.reuse;
   config.layers_spec = "2x33";
   config.batch = 5;
-  apply_long_run(c, config);
+  apply_long_run(c, config, true);
   auto run = [&] {
     Trainer gpu(*gpu_, config, data);
     gpu.steps().train_epoch(0);

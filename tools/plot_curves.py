@@ -108,7 +108,8 @@ def plot(runs, out, title):
     for epochs, description, _ in loaded:
         if any("track_acc" in e for e in epochs) and description[1] not in tracked_tasks:
             tracked_tasks.append(description[1])
-    has_task_acc = any(any("task_acc" in e or "slow_acc" in e for e in ep) for ep, _, _ in loaded)
+    # A panel of the task's accuracy only where it was followed (--eval-every), not just the end.
+    has_task_acc = any(sum("task_acc" in e or "slow_acc" in e for e in ep) >= 2 for ep, _, _ in loaded)
     panels = len(tracked_tasks) + (1 if has_task_acc else 0) + 1
     figure, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.2), squeeze=False)
     axes = list(axes[0])

@@ -21,7 +21,7 @@ struct PhaseTimes;
 class LinearTracker {
  public:
   LinearTracker(Backend& backend, const TrainConfig& config, Model& model, const TaskShape& shape,
-                int num_classes);
+                int num_classes, int steps_per_epoch);
 
   // Adam's constants for the epoch's `steps` steps (the tracker's own learning rate).
   void begin_epoch(int steps);

@@ -75,7 +75,7 @@ struct FfLossSpec {
 // Peer normalisation of one FF layer (Hinton 2022; --peer-norm): a running mean r_j of each
 // unit's activity over the positive rows, r <- momentum r + (1 - momentum) mean_batch(h_j), and
 // the added loss lambda * mean_j (r_j - mean_k r_k)^2, whose gradient flows through this batch's
-// term of r (ff/math.hpp: peer_norm_coefficient).
+// term of r (ff/math.hpp: peer_norm_gradient).
 struct PeerNormSpec {
   int pairs = 0;  // B: rows 0..B-1 of h are the positives
   int width = 0;

@@ -8,19 +8,28 @@
 
 namespace ff {
 
+namespace {
+
+// The classifier's input width; the model must have one.
+int tracker_features(Model& model) {
+  require(model.has_tracker(), "internal error: a LinearTracker for a model without a tracker");
+  return model.tracker().in_width(0);
+}
+
+}  // namespace
+
 LinearTracker::LinearTracker(Backend& backend, const TrainConfig& config, Model& model,
-                             const TaskShape& shape, int num_classes)
+                             const TaskShape& shape, int num_classes, int steps_per_epoch)
     : backend_(backend),
       model_(model),
       shape_(shape),
       batch_(config.batch),
       classes_(num_classes),
-      features_(model.tracker().in_width(0)),
+      features_(tracker_features(model)),
       // As the probe's features: the neutral label where the network reads labels (not bp-ce,
       // not the unsupervised task).
       labelled_input_(shape.num_labels >= 2 && config.algo != Algo::kBpCe),
       layers_(scoring_layers(config, model.network().num_layers())) {
-  require(model.has_tracker(), "internal error: a LinearTracker for a model without a tracker");
   const Mlp& network = model.network();
   const size_t rows = static_cast<size_t>(batch_);
   const size_t widest = static_cast<size_t>(max_width(network));
@@ -33,13 +42,13 @@ LinearTracker::LinearTracker(Backend& backend, const TrainConfig& config, Model&
   row_loss_ = Array<float>(backend, rows);
   class_labels_ = Array<int32_t>(backend, rows);
   negatives_ = Array<int32_t>(backend, rows);
+  // Allocated once, here: a captured step holds its address.
+  schedule_ = Array<AdamScalars>(backend, static_cast<size_t>(steps_per_epoch));
 }
 
 void LinearTracker::begin_epoch(int steps) {
-  // Allocated once: a captured step holds its address.
-  if (schedule_.size() != static_cast<size_t>(steps)) {
-    schedule_ = Array<AdamScalars>(backend_, static_cast<size_t>(steps));
-  }
+  require(static_cast<size_t>(steps) == schedule_.size(),
+          "internal error: the tracker's schedule is sized for another epoch length");
   schedule_.upload(model_.tracker_optimizer().schedule(steps));
 }
 

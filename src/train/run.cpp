@@ -49,21 +49,32 @@ std::string format_losses(const std::vector<double>& losses) {
 
 // A diverged run (a NaN or infinite loss) stops with an error instead of training on garbage for
 // the remaining epochs; it is checked before anything of the epoch is saved, so the last checkpoint
-// still holds finite weights. `saved_path` holds epoch `saved_epoch` ("": no checkpoint).
-void require_finite_losses(const std::vector<double>& losses, int epoch, const TrainConfig& config,
-                           const std::string& saved_path, int saved_epoch) {
-  for (size_t i = 0; i < losses.size(); ++i) {
-    if (std::isfinite(losses[i])) continue;
+// still holds finite weights. `saved_path` holds epoch `saved_epoch` ("": no checkpoint). The
+// classifier trained alongside (`tracked_loss`, NaN-free 0 without one) is checked too: with hard
+// negatives its logits choose the negatives.
+void require_finite_losses(const std::vector<double>& losses, double tracked_loss, int epoch,
+                           const TrainConfig& config, const std::string& saved_path,
+                           int saved_epoch) {
+  auto diverged = [&](const std::string& which, double value, const char* option, float rate) {
     char lr[32];
-    std::snprintf(lr, sizeof lr, "%g", static_cast<double>(config.lr));
+    std::snprintf(lr, sizeof lr, "%g", static_cast<double>(rate));
     const std::string kept =
         !saved_path.empty() ? saved_path + " holds epoch " + std::to_string(saved_epoch) +
-                              " (finite weights; --resume it with a lower --lr)"
-                        : "no checkpoint was written";
-    throw Error("epoch " + std::to_string(epoch + 1) + ": loss " + std::to_string(i + 1) + " of " +
-                std::to_string(losses.size()) + " is " + (std::isnan(losses[i]) ? "NaN" : "infinite") +
-                ": training diverged; lower --lr (now " + lr + ") and rerun; " + kept +
-                "; metrics.jsonl has the epochs before");
+                                  " (finite weights; --resume it with a lower " + option + ")"
+                            : "no checkpoint was written";
+    throw Error("epoch " + std::to_string(epoch + 1) + ": " + which + " is " +
+                (std::isnan(value) ? "NaN" : "infinite") + ": training diverged; lower " + option +
+                " (now " + lr + ") and rerun; " + kept + "; metrics.jsonl has the epochs before");
+  };
+  for (size_t i = 0; i < losses.size(); ++i) {
+    if (!std::isfinite(losses[i])) {
+      diverged("loss " + std::to_string(i + 1) + " of " + std::to_string(losses.size()), losses[i],
+               "--lr", config.lr);
+    }
+  }
+  if (!std::isfinite(tracked_loss)) {
+    diverged("the loss of the classifier trained alongside", tracked_loss, "--track-lr",
+             config.track_lr);
   }
 }
 
@@ -309,13 +320,14 @@ nlohmann::json run_training(TrainConfig config) {
   // The newest checkpoint of this run on disk and its epoch (a resumed run: the one it started from).
   std::string saved_path = config.resume_path;
   int saved_epoch = first_epoch;
+  std::optional<double> last_track_acc;  // of the last epoch trained (the final figure)
   for (int epoch = first_epoch; epoch < config.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     InEpochProgress progress(epoch, config.epochs, config.batch);
     const std::vector<double> loss =
         steps.train_epoch(epoch, [&progress](int done, int total) { progress.step(done, total); });
     backend->synchronize();
-    require_finite_losses(loss, epoch, config, saved_path, saved_epoch);
+    require_finite_losses(loss, steps.tracked_loss(), epoch, config, saved_path, saved_epoch);
     const double epoch_seconds = seconds_since(epoch_start);
     train_seconds += epoch_seconds;
     const double samples_per_s = steps.steps_per_epoch() * config.batch / epoch_seconds;
@@ -336,8 +348,9 @@ nlohmann::json run_training(TrainConfig config) {
     }
     if (trainer.model().has_tracker()) {
       record["track_loss"] = steps.tracked_loss();
-      record["track_acc"] = trainer.evaluator().evaluate_tracker(trainer.test_split());
-      evaluation += format_percent("  tracked classifier", record["track_acc"]);
+      last_track_acc = trainer.evaluator().evaluate_tracker(trainer.test_split());
+      record["track_acc"] = *last_track_acc;
+      evaluation += format_percent("  tracked classifier", *last_track_acc);
     }
     if (trainer.model().all_peer_means().size()) {
       record["peer_loss"] = peer_losses(trainer.model());
@@ -365,7 +378,9 @@ nlohmann::json run_training(TrainConfig config) {
   fault_point("evaluation");
   nlohmann::json result = evaluate_trained(*backend, trainer, dataset, config);
   if (trainer.model().has_tracker()) {
-    result["track_acc"] = trainer.evaluator().evaluate_tracker(trainer.test_split());
+    // The last epoch's figure; a run resumed with nothing left to train evaluates it now.
+    result["track_acc"] = last_track_acc ? *last_track_acc
+                                         : trainer.evaluator().evaluate_tracker(trainer.test_split());
   }
   result["schema"] = kSchemaVersion;
   result["ffcuda"] = version_line();

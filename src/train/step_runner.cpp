@@ -151,6 +151,8 @@ std::vector<double> StepRunner::train_epoch(int epoch, const StepProgress& progr
   return end_epoch(steps);
 }
 
+// Test-only: the step's own gradients, without the classifier trained alongside (so with uniform
+// negatives even under --negatives hard); --peer-norm still moves the running means.
 std::vector<float> StepRunner::compute_step_gradients(int epoch, int step) {
   epoch_order_.upload(shuffled_order(train_.count, seed_, static_cast<uint64_t>(epoch)));
   seek(epoch, step);

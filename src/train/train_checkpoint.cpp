@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <iterator>
+#include <vector>
+
 #include "ff/error.hpp"
 
 namespace ff {
@@ -146,7 +149,10 @@ void require_matching_config(const Checkpoint& checkpoint, const std::string& pa
   const nlohmann::json saved = config_to_json(checkpoint_config(checkpoint, path));
   const nlohmann::json wanted = config_to_json(config);
   std::string mismatches;
-  for (const char* field : kNetworkFields) {
+  std::vector<const char*> fields(std::begin(kNetworkFields), std::end(kNetworkFields));
+  // The classifier trained alongside reads the scoring layers: other layers, other features.
+  if (saved.value("track_linear", false)) fields.push_back("score_layers");
+  for (const char* field : fields) {
     if (saved.at(field) != wanted.at(field)) {
       mismatches += std::string(mismatches.empty() ? "" : ", ") + field + " " +
                     saved.at(field).dump() + " (asked: " + wanted.at(field).dump() + ")";

@@ -36,9 +36,11 @@ Trainer::Trainer(Backend& backend, const TrainConfig& config, const Dataset& dat
       test_(backend, dataset.test),
       model_(backend, config, network_dims(config, dataset), shape_.num_labels, num_classes_),
       step_(make_training_step(backend, config, model_, shape_.num_labels)),
-      tracker_(config.track_linear ? std::make_unique<LinearTracker>(backend, config, model_,
-                                                                     shape_, num_classes_)
-                                   : nullptr),
+      tracker_(config.track_linear
+                   ? std::make_unique<LinearTracker>(
+                         backend, config, model_, shape_, num_classes_,
+                         static_cast<int>(dataset.train.count / static_cast<size_t>(config.batch)))
+                   : nullptr),
       runner_(backend, config, model_, *step_, train_, shape_, tracker_.get()),
       evaluator_(backend, config, model_, shape_) {}
 

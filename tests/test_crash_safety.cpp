@@ -4,6 +4,7 @@
 // (file-size limit standing in for a full disk) keeps the previous checkpoint intact.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -56,8 +57,10 @@ class CrashSafety : public ::testing::Test {
         !fs::exists(mnist_ + "/train-labels-idx1-ubyte.gz")) {
       GTEST_SKIP() << "MNIST not found in " << mnist_ << ": run tools/setup.sh";
     }
+    // The process id keeps two test runs on one machine (two build trees) out of each other's way.
     root_ = fs::temp_directory_path() /
-            ("ffcuda_crash_" + std::string(testing::UnitTest::GetInstance()->current_test_info()->name()));
+            ("ffcuda_crash_" + std::to_string(::getpid()) + "_" +
+             std::string(testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(root_);
     fs::create_directories(root_);
   }

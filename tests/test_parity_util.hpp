@@ -79,7 +79,8 @@ class ParityFixture : public ::testing::Test {
     std::string why;
     gpu_ = SharedCuda::get(&why);
     if (gpu_ == nullptr) GTEST_SKIP() << why;
-    cpu_ = make_cpu_backend();
+    // The oracle of bf16 GEMMs is the emulation: the GPU's operands, fp32 products.
+    cpu_ = make_cpu_backend(CpuBf16::kEmulated);
   }
   std::unique_ptr<Backend> cpu_;
   Backend* gpu_ = nullptr;

@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(cmake ninja-build g++ pkg-config zlib1g-dev libcli11-dev libmatio-dev
-          libopenblas-openmp-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+          libdnnl-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
           dataset-fashion-mnist python3-numpy python3-sklearn python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do

@@ -47,7 +47,7 @@ class Backend {
   std::weak_ptr<const void> lifetime() const { return lifetime_; }
 
   virtual DeviceKind kind() const = 0;
-  virtual std::string name() const = 0;  // e.g. "cpu (OpenBLAS, 2 threads)", "cuda:0 NVIDIA H100"
+  virtual std::string name() const = 0;  // e.g. "cpu (oneDNN 2.6, avx2 kernels, 2 threads)", "cuda:0 NVIDIA H100"
 
   // ---- memory ----
   virtual void* allocate(size_t bytes) = 0;  // throws ff::Error saying how much and what to do
@@ -172,7 +172,7 @@ class Backend {
 
 // "auto" (CUDA when a device is usable, else CPU with a line on stderr saying why), "cuda", "cpu".
 std::unique_ptr<Backend> make_backend(const std::string& device);
-std::unique_ptr<Backend> make_cpu_backend();
+std::unique_ptr<Backend> make_cpu_backend(CpuBf16 bf16 = CpuBf16::kNativeWhereAvailable);
 bool cuda_compiled_in();
 
 // Move-only owner of `size` elements of T in a backend's memory.

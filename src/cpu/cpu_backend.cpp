@@ -1,7 +1,7 @@
-// CPU backend: memory, GEMM (CBLAS), dense element-wise ops, reductions and optimisers.
+// CPU backend: memory, GEMM (oneDNN, cpu_gemm.cpp), dense element-wise ops, reductions and
+// optimisers.
 #include "cpu/cpu_backend.hpp"
 
-#include <cblas.h>
 #include <omp.h>
 
 #include <chrono>
@@ -17,10 +17,9 @@
 namespace ff {
 
 std::string CpuBackend::name() const {
-  // The kernel set OpenBLAS chose (or was told by OPENBLAS_CORETYPE) decides GEMM speed, so a
-  // result or benchmark names it: "cpu (OpenBLAS Haswell, 2 threads)".
-  return "cpu (OpenBLAS " + std::string(openblas_get_corename()) + ", " +
-         std::to_string(omp_get_max_threads()) + " threads)";
+  // The kernels the GEMM library dispatches to decide its speed, so a result or benchmark names
+  // them: "cpu (oneDNN 2.6, avx512_core_bf16 kernels, 2 threads)".
+  return "cpu (" + gemm_.describe() + ", " + std::to_string(omp_get_max_threads()) + " threads)";
 }
 
 void* CpuBackend::allocate(size_t bytes) {
@@ -63,24 +62,10 @@ void CpuBackend::fill(float* x, size_t n, float value) {
 
 void CpuBackend::set_gemm_precision(GemmPrecision precision) {
   require(precision != GemmPrecision::kTf32,
-          "--precision tf32 needs the CUDA backend (the CPU backend computes in fp32 and emulates "
-          "bf16); use --precision fp32, bf16, or --device cuda");
-  bf16_ = precision == GemmPrecision::kBf16;
+          "--precision tf32 needs the CUDA backend (the CPU backend computes in fp32 or bf16); use "
+          "--precision fp32, bf16, or --device cuda");
+  gemm_.set_bf16(precision == GemmPrecision::kBf16);
 }
-
-namespace {
-
-// `scratch` = the span of x with every value rounded to bf16 (the emulation of a bf16 operand).
-const float* rounded_to_bf16(const float* x, size_t span, std::vector<float>& scratch) {
-  if (scratch.size() < span) scratch.resize(span);
-  const auto count = static_cast<int64_t>(span);
-  float* __restrict out = scratch.data();
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < count; ++i) out[i] = round_to_bf16(x[i]);
-  return scratch.data();
-}
-
-}  // namespace
 
 void CpuBackend::rms_norm(const float* in, int rows, int cols, float* out, int ld_out) {
 #pragma omp parallel for schedule(static)
@@ -94,16 +79,9 @@ void CpuBackend::rms_norm(const float* in, int rows, int cols, float* out, int l
   }
 }
 
-static CBLAS_TRANSPOSE to_cblas(Trans t) { return t == Trans::kN ? CblasNoTrans : CblasTrans; }
-
 void CpuBackend::gemm(const GemmDesc& d, const float* a, const float* b, float* c,
                       Epilogue epilogue, const float* bias) {
-  if (bf16_) {
-    a = rounded_to_bf16(a, gemm_a_span(d), bf16_a_);
-    b = rounded_to_bf16(b, gemm_b_span(d), bf16_b_);
-  }
-  cblas_sgemm(CblasColMajor, to_cblas(d.trans_a), to_cblas(d.trans_b), d.m, d.n, d.k, d.alpha, a,
-              d.lda, b, d.ldb, d.beta, c, d.ldc);
+  gemm_.run(d, a, b, c);
   if (epilogue == Epilogue::kNone) return;
   const bool relu = epilogue == Epilogue::kBiasRelu;
 #pragma omp parallel for schedule(static)
@@ -193,6 +171,8 @@ void CpuBackend::sgd_momentum(float lr, float momentum, float* params, const flo
 
 void CpuBackend::advance_cursor(StepCursor* cursor) { cursor->step += 1; }
 
-std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+std::unique_ptr<Backend> make_cpu_backend(CpuBf16 bf16) {
+  return std::make_unique<CpuBackend>(bf16);
+}
 
 }  // namespace ff

@@ -1,16 +1,18 @@
 // The CPU backend: the reference implementation of every op. Simple loops (OpenMP across rows)
-// around OpenBLAS GEMMs. It is the oracle the CUDA backend is checked against, and what runs where
+// around oneDNN GEMMs (cpu_gemm.hpp). It is the oracle the CUDA backend is checked against, and what runs where
 // there is no GPU, so it is also kept GEMM-bound: every non-GEMM op is a single pass.
 #pragma once
 
 #include <vector>
 
+#include "cpu/cpu_gemm.hpp"
 #include "ff/backend.hpp"
 
 namespace ff {
 
 class CpuBackend final : public Backend {
  public:
+  explicit CpuBackend(CpuBf16 bf16 = CpuBf16::kNativeWhereAvailable) : gemm_(bf16) {}
   DeviceKind kind() const override { return DeviceKind::kCpu; }
   std::string name() const override;
 
@@ -66,8 +68,7 @@ class CpuBackend final : public Backend {
   void advance_cursor(StepCursor* cursor) override;
 
  private:
-  bool bf16_ = false;               // --precision bf16: GEMM operands rounded to bf16 first
-  std::vector<float> bf16_a_, bf16_b_;  // their rounded copies (grow-only scratch)
+  CpuGemm gemm_;
 };
 
 }  // namespace ff

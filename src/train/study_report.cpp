@@ -236,13 +236,17 @@ std::string number_or_empty(const json& result, const char* key) {
   return text;
 }
 
+// Where each cell ran too (the machine: a study's shards may run on several).
 std::string timing_csv(const std::vector<CellState>& cells) {
-  std::string text = "cell,status,train_seconds,elapsed_s,device\n";
+  std::string text = "cell,status,train_seconds,elapsed_s,device,host\n";
   for (const CellState& cell : cells) {
+    const bool ran = cell.result.is_object();
+    const json environment = ran ? cell.result.value("environment", json::object()) : json::object();
     text += cell.meta.at("name").get<std::string>() + "," + cell.status + "," +
             number_or_empty(cell.result, "train_seconds") + "," +
             number_or_empty(cell.result, "elapsed_s") + "," +
-            (cell.result.is_object() ? cell.result.value("device", "") : "") + "\n";
+            csv_field(ran ? cell.result.value("device", "") : "") + "," +
+            csv_field(environment.is_object() ? environment.value("host", "") : "") + "\n";
   }
   return text;
 }

@@ -118,7 +118,8 @@ class CellScheduler {
       // The process we waited for recorded a failure: counted, not retried (a rerun retries it).
       const CellOutcome recorded = recorded_outcome(cell);
       if (recorded.end == CellEnd::kFailed || recorded.end == CellEnd::kNoData) {
-        std::printf("study: %s: failed in another process: %s\n", cell.name.c_str(),
+        std::printf("study: %s: %s in another process: %s\n", cell.name.c_str(),
+                    recorded.end == CellEnd::kNoData ? "no data" : "failed",
                     recorded.error.c_str());
         ++counts_[recorded.end];
         return;

@@ -1,18 +1,25 @@
 // A study split between machines and devices: --shard I/N (into one folder or several, merged by
 // --report DIR1 DIR2), --jobs K and --gpus LIST (child processes), each giving the results.csv of
-// the whole study run in one process; a child that dies is a failed cell, not a hung study.
+// the whole study run in one process; a child that dies is a failed cell, not a hung study; a
+// study stopped or killed leaves no child running.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "command_util.hpp"
@@ -280,6 +287,79 @@ TEST_F(StudyScale, AChildThatDiesIsAFailedCellAndARerunCompletesTheStudy) {
   ASSERT_TRUE(rerun.ok()) << rerun.output;
   EXPECT_NE(rerun.output.find("4 cells: 4 finished (0 of them earlier), 0 no data, 0 failed"),
             std::string::npos) << rerun.output;
+  fs::remove_all(root);
+}
+
+// The processes whose command line names `dir` (the study's children carry it in --run-cell).
+std::vector<pid_t> processes_naming(const std::string& dir) {
+  std::vector<pid_t> found;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    std::string cmdline = read_whole_file(entry.path() / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find("--run-cell") != std::string::npos && cmdline.find(dir) != std::string::npos) {
+      found.push_back(std::stoi(name));
+    }
+  }
+  return found;
+}
+
+// Starts ffcuda with `arguments` (split at spaces), its output in `log`; returns its pid.
+pid_t start_ffcuda(const std::string& arguments, const fs::path& log) {
+  std::vector<std::string> words = {ff::testing_util::ffcuda_binary()};
+  std::istringstream in(arguments);
+  for (std::string word; in >> word;) words.push_back(word);
+  std::vector<char*> argv;
+  for (std::string& word : words) argv.push_back(word.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// A study stopped by SIGTERM (Ctrl-C alike) stops its children first; one killed outright takes
+// them with it. Either way no cell is left training, and nothing is recorded as failed.
+TEST_F(StudyScale, AStoppedOrKilledStudyLeavesNoChildRunning) {
+  const fs::path root = fresh_dir("stopped");
+  // Cells far too long to end on their own during the test (minutes each).
+  const std::string study =
+      "study --datasets mnist --tasks supervised,rotation --algos ff,bp-ce --layers 2x64 "
+      "--epochs 5000 --train-limit 2000 --test-limit 100 --probe-epochs 1 --fast-epochs 1 "
+      "--save-interval 0 --device cpu --jobs 2 --data-root " +
+      fs::path(ff::testing_util::mnist_dir()).parent_path().string() + " --out ";
+  for (const int signal : {SIGTERM, SIGKILL}) {
+    const fs::path out = root / (signal == SIGTERM ? "term" : "kill");
+    const pid_t pid = start_ffcuda(study + out.string(), root / "log.txt");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (processes_naming(out.string()).size() < 2 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_EQ(processes_naming(out.string()).size(), 2u) << read_whole_file(root / "log.txt");
+    ::kill(pid, signal);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == signal) << status;
+    // The children end with it (at once for SIGTERM; as soon as the kernel tells them for SIGKILL).
+    const auto gone_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!processes_naming(out.string()).empty() && std::chrono::steady_clock::now() < gone_by) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(processes_naming(out.string()).empty()) << "children left running";
+    if (signal == SIGTERM) {
+      EXPECT_NE(read_whole_file(root / "log.txt").find("study: stopping 2 running cells"),
+                std::string::npos) << read_whole_file(root / "log.txt");
+    }
+    for (const std::string& cell : kCells) {
+      EXPECT_FALSE(fs::exists(out / "cells" / cell / "error.json")) << cell;
+    }
+  }
   fs::remove_all(root);
 }
 

@@ -192,6 +192,17 @@ TEST_F(BadInputs, EachIsOneClearLineANonZeroExitAndNothingWritten) {
       {"study --epochs -1 --datasets mnist --device cpu" + out, "--epochs"},
       {"study --out " + dir("a_file"), "is a file"},
       {"study --report " + dir("missing"), "study.json"},
+      {"study --report " + dir("mnist") + " " + dir("missing"), "study.json"},
+      {"study --datasets mnist --device cpu --shard 3/2" + out, "--shard '3/2': write I/N"},
+      {"study --datasets mnist --device cpu --shard 0/2" + out, "--shard '0/2'"},
+      {"study --datasets mnist --device cpu --shard x" + out, "--shard 'x'"},
+      {"study --datasets mnist --device cpu --jobs 0" + out, "--jobs 0"},
+      {"study --datasets mnist --device cpu --jobs many" + out, "--jobs"},
+      {"study --datasets mnist --gpus a" + out, "--gpus 'a'"},
+      {"study --datasets mnist --gpus 0,0" + out, "--gpus '0,0'"},
+      {"study --datasets mnist --jobs 2 --gpus 0,1" + out, "--jobs and --gpus"},
+      {"study --datasets mnist --device cpu --gpus 0,1" + out, "--gpus with --device cpu"},
+      {"study --run-cell {}" + out, "--run-cell"},
   };
   ASSERT_GE(cases.size(), 30u);
   for (const Case& c : cases) {

@@ -2,7 +2,8 @@
 // whole command end to end at a tiny size: interrupted by kill -9 at each crash point and rerun, it
 // gives the same results.csv as an uninterrupted study without recomputing finished cells; a
 // colour study on synthetic files in the exact CIFAR-10 and SVHN formats; absent data; a rerun
-// with other settings refused.
+// with other settings refused; a second study in the same folder never trains a cell another
+// process holds.
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -12,13 +13,16 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dataset_fixtures.hpp"
@@ -346,19 +350,54 @@ TEST_F(StudyRun, RerunWithOtherSettingsIsRefusedAndAReportCanBeRewritten) {
   fs::remove_all(root);
 }
 
-TEST_F(StudyRun, ASecondStudyInTheSameFolderIsRefusedWhileOneRuns) {
+// Each cell is trained under a lock of its own (cells/<cell>/cell.lock): a second study in the
+// same folder (a shard, another copy of the command) never trains a cell another process holds.
+// It trains the others, waits for the held ones, then counts what that process recorded, or takes
+// the cell over when that process ended without a result.
+TEST_F(StudyRun, ASecondStudyInTheSameFolderNeverTrainsACellAnotherProcessHolds) {
   const fs::path root = fresh_dir("lock");
-  fs::create_directories(root / "s");
-  // This test process holds the lock a running study would hold.
-  const int fd = ::open((root / "s" / "study.lock").c_str(), O_RDWR | O_CREAT, 0644);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
-  const Outcome second = run_ffcuda(tiny_mnist_study(root / "s"));
-  ::close(fd);
-  EXPECT_EQ(WEXITSTATUS(second.status), 1);
-  EXPECT_NE(second.output.find("ffcuda: error: another ffcuda study is running in"),
-            std::string::npos) << second.output;
-  EXPECT_FALSE(fs::exists(root / "s" / "study.json"));
+  const fs::path cells = root / "s" / "cells";
+  // This test process holds the locks a running study would hold on two cells.
+  std::map<std::string, int> held;
+  for (const char* cell : {"mnist-supervised-bp-ce-s0", "mnist-rotation-ff-s0"}) {
+    fs::create_directories(cells / cell);
+    // O_CLOEXEC: the study started below must not inherit (and so hold) these locks.
+    const int fd = ::open((cells / cell / "cell.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+    held[cell] = fd;
+  }
+  auto study = std::async(std::launch::async,
+                          [&] { return run_ffcuda(tiny_mnist_study(root / "s")); });
+  // It trains the two cells nobody holds...
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (!(fs::exists(cells / "mnist-supervised-ff-s0" / "result.json") &&
+           fs::exists(cells / "mnist-rotation-bp-ce-s0" / "result.json")) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // ...and leaves the held ones alone, waiting.
+  EXPECT_EQ(study.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  for (const auto& [cell, fd] : held) {
+    EXPECT_FALSE(fs::exists(cells / cell / "metrics.jsonl")) << cell << " was trained";
+  }
+  // One holder records a failure and ends; the other ends without a result (killed, say).
+  std::ofstream(cells / "mnist-supervised-bp-ce-s0" / "error.json")
+      << R"({"status": "failed", "error": "diverged"})";
+  for (const auto& [cell, fd] : held) ::close(fd);
+  const Outcome second = study.get();
+  EXPECT_EQ(WEXITSTATUS(second.status), 1) << second.output;
+  for (const char* line :
+       {"study: mnist-supervised-bp-ce-s0: another process is training it; waiting for it",
+        "study: mnist-rotation-ff-s0: another process is training it; waiting for it",
+        "study: mnist-supervised-bp-ce-s0: failed in another process: diverged",
+        "mnist-rotation-ff-s0, taken over from another process",
+        "4 cells: 3 finished (0 of them earlier), 0 no data, 1 failed"}) {
+    EXPECT_NE(second.output.find(line), std::string::npos) << line << "\n" << second.output;
+  }
+  EXPECT_TRUE(fs::exists(cells / "mnist-rotation-ff-s0" / "result.json"));
+  EXPECT_FALSE(fs::exists(cells / "mnist-supervised-bp-ce-s0" / "metrics.jsonl"));
   fs::remove_all(root);
 }
 

@@ -4,9 +4,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
+# slurm-wlm and munge: the test of tools/slurm_study.sh starts a one-node Slurm of its own.
 packages=(cmake ninja-build g++ pkg-config zlib1g-dev libcli11-dev libmatio-dev
           libdnnl-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
-          dataset-fashion-mnist python3-numpy python3-sklearn python3-matplotlib)
+          dataset-fashion-mnist python3-numpy python3-sklearn python3-matplotlib slurm-wlm munge)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -129,8 +129,9 @@ CLI::Option* add_saved_network_options(CLI::App& app, std::string& checkpoint,
 // Options a cell sets itself (its dataset, task, algorithm, folders, checkpoint) are removed.
 // Returns the train options passed on.
 std::vector<CLI::Option*> add_study_options(CLI::App& app, ff::StudyRequest& request,
-                                            ff::TrainConfig& scratch, std::string& report_dir,
-                                            std::string& published) {
+                                            ff::TrainConfig& scratch,
+                                            std::vector<std::string>& report_dirs,
+                                            std::string& published, std::string& run_cell) {
   add_train_options(app, scratch);
   for (const char* flag : {"--dataset", "--task", "--algo", "--data-dir", "--save", "--save-every",
                            "--save-interval", "--resume", "--probe", "--profile-steps", "--out"}) {
@@ -165,9 +166,31 @@ std::vector<CLI::Option*> add_study_options(CLI::App& app, ff::StudyRequest& req
   app.add_option("--save-interval", request.save_interval_s,
                  "a cell's checkpoint is written at the end of an epoch, at most every S seconds")
       ->capture_default_str();
-  app.add_option("--out", request.out_dir, "the study's folder (a rerun continues it)");
-  app.add_option("--report", report_dir, "only write the report of the study in this folder");
+  app.add_option("--out", request.out_dir,
+                 "the study's folder (a rerun continues it); with --report: where the report of "
+                 "several folders goes (default: the first)");
+  const char* running = "Running on several machines or devices";
+  app.add_option("--shard", request.shard,
+                 "I/N: only shard I of N (the cells at grid positions I, I+N, I+2N, ...); the N "
+                 "shards may share one --out folder or use one each (merge with --report)")
+      ->group(running);
+  app.add_option("--jobs", request.jobs,
+                 "cells at a time, each in a child process with its share of the CPU threads")
+      ->capture_default_str()
+      ->group(running);
+  app.add_option("--gpus", request.gpus,
+                 "e.g. 0,1: one cell per GPU at a time, each in a child process that sees only "
+                 "its GPU (CUDA_VISIBLE_DEVICES)")
+      ->group(running);
+  app.add_option("--report", report_dirs,
+                 "only write the report of the study in this folder; several folders (the "
+                 "shards of one study) give one merged report")
+      ->expected(1, 1 << 20)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->type_name("DIR ...");
   app.add_option("--published", published, "the published figures (default: built in)");
+  // How a study starts the process of one cell (--jobs, --gpus); not for use by hand.
+  app.add_option("--run-cell", run_cell, "")->group("");
   return passed_on;
 }
 
@@ -262,11 +285,13 @@ int main(int argc, char** argv) {
 
   ff::StudyRequest study_request;
   ff::TrainConfig study_scratch;  // where CLI11 checks the train options; the values are re-read
-  std::string study_report_dir, study_published;
+  std::vector<std::string> study_report_dirs;
+  std::string study_published, study_run_cell;
   CLI::App* study = app.add_subcommand(
       "study", "the whole study (datasets x tasks x algorithms) as one resumable run, and its report");
   const std::vector<CLI::Option*> study_train_options =
-      add_study_options(*study, study_request, study_scratch, study_report_dir, study_published);
+      add_study_options(*study, study_request, study_scratch, study_report_dirs, study_published,
+                        study_run_cell);
 
   // CLI11 would take an unknown first word for a stray argument ("A subcommand is required").
   if (argc > 1 && argv[1][0] != '-' && !is_subcommand(app, argv[1])) {
@@ -289,8 +314,9 @@ int main(int argc, char** argv) {
     if (*embed) ff::run_embed(embed_request);
     if (*bench) ff::run_bench(bench_config);
     if (*study) {
-      if (!study_report_dir.empty()) {
-        ff::write_study_report(study_report_dir, study_published);
+      if (!study_run_cell.empty()) return ff::run_study_cell(study_run_cell);
+      if (!study_report_dirs.empty()) {
+        ff::write_study_report(study_report_dirs, study_request.out_dir, study_published);
         return 0;
       }
       study_request.overrides = given_train_options(study_train_options);

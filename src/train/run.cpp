@@ -1,9 +1,12 @@
 // The orchestration of `ffcuda train`.
 #include "ff/run.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -28,6 +31,21 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Where the run ran besides its device: the GPUs it was shown (a study's --gpus sets them per
+// cell), its CPU threads, and the machine (a study's shards may run on several). Not figures:
+// the study's results.csv never reads it.
+nlohmann::json run_environment() {
+  auto variable = [](const char* name) {
+    const char* value = std::getenv(name);
+    return value != nullptr ? nlohmann::json(value) : nlohmann::json(nullptr);
+  };
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return {{"cuda_visible_devices", variable("CUDA_VISIBLE_DEVICES")},
+          {"omp_num_threads", variable("OMP_NUM_THREADS")},
+          {"host", host}};
 }
 
 std::string default_out_dir(const TrainConfig& c) {
@@ -254,6 +272,7 @@ nlohmann::json run_probe(const ProbeRequest& request) {
   result["schema"] = kSchemaVersion;
   result["ffcuda"] = version_line();
   result["device"] = backend->name();
+  result["environment"] = run_environment();
   result["checkpoint"] = request.checkpoint_path;
   result["pretrain_epochs"] = epoch;
   result["elapsed_s"] = seconds_since(run_start);
@@ -385,6 +404,7 @@ nlohmann::json run_training(TrainConfig config) {
   result["schema"] = kSchemaVersion;
   result["ffcuda"] = version_line();
   result["device"] = backend->name();
+  result["environment"] = run_environment();
   result["train_seconds"] = train_seconds;
   result["elapsed_s"] = seconds_since(run_start);
   result["parameters"] = trainer.model().network().parameter_count();

@@ -3,6 +3,7 @@
 // time of every cell (timing.csv, kept apart so that equal studies give equal results.csv).
 #include "train/study_report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +16,8 @@
 #include "ff/run_log.hpp"
 #include "ff/study.hpp"
 #include "train/study_files.hpp"
+#include "train/study_folders.hpp"
+#include "train/study_lock.hpp"
 
 namespace ff {
 namespace study {
@@ -50,33 +53,6 @@ std::string format_difference(double value) {
   char text[32];
   std::snprintf(text, sizeof text, "%+.2f", value);
   return text;
-}
-
-// One cell of the grid as the report sees it.
-struct CellState {
-  json meta;           // its entry in study.json
-  std::string status;  // finished | no data | failed | pending
-  json result;         // result.json when finished
-  std::string error;
-};
-
-std::vector<CellState> read_cells(const std::string& dir, const json& study) {
-  std::vector<CellState> cells;
-  for (const json& meta : study.at("cells")) {
-    CellState cell{meta, "pending", json(), ""};
-    const std::string folder = cell_dir(dir, meta.at("name").get<std::string>());
-    std::error_code error;
-    if (cell_finished(folder)) {
-      cell.status = "finished";
-      cell.result = read_json_file(folder + "/result.json");
-    } else if (std::filesystem::exists(folder + "/" + kCellErrorFile, error)) {
-      const json failure = read_json_file(folder + "/" + kCellErrorFile);
-      cell.status = failure.value("status", "failed");
-      cell.error = failure.value("error", "");
-    }
-    cells.push_back(std::move(cell));
-  }
-  return cells;
 }
 
 // One report cell: our figures over seeds, or why there are none.
@@ -260,13 +236,17 @@ std::string number_or_empty(const json& result, const char* key) {
   return text;
 }
 
+// Where each cell ran too (the machine: a study's shards may run on several).
 std::string timing_csv(const std::vector<CellState>& cells) {
-  std::string text = "cell,status,train_seconds,elapsed_s,device\n";
+  std::string text = "cell,status,train_seconds,elapsed_s,device,host\n";
   for (const CellState& cell : cells) {
+    const bool ran = cell.result.is_object();
+    const json environment = ran ? cell.result.value("environment", json::object()) : json::object();
     text += cell.meta.at("name").get<std::string>() + "," + cell.status + "," +
             number_or_empty(cell.result, "train_seconds") + "," +
             number_or_empty(cell.result, "elapsed_s") + "," +
-            (cell.result.is_object() ? cell.result.value("device", "") : "") + "\n";
+            csv_field(ran ? cell.result.value("device", "") : "") + "," +
+            csv_field(environment.is_object() ? environment.value("host", "") : "") + "\n";
   }
   return text;
 }
@@ -396,34 +376,53 @@ Summary summarise(const std::vector<double>& values) {
 }  // namespace study
 
 void write_study_report(const std::string& dir, const std::string& published_csv) {
+  write_study_report(std::vector<std::string>{dir}, dir, published_csv);
+}
+
+void write_study_report(const std::vector<std::string>& dirs, const std::string& out_dir,
+                        const std::string& published_csv) {
   using study::CellState;
-  const nlohmann::json study_json = study::read_json_file(dir + "/study.json");
+  // Everything is read and checked before anything is written.
+  const nlohmann::json study_json = study::read_study_of(dirs);
+  const std::string out = out_dir.empty() ? dirs.front() : out_dir;
+  std::error_code error;
+  if (std::find(dirs.begin(), dirs.end(), out) == dirs.end() &&
+      std::filesystem::exists(out + "/study.json", error)) {
+    study::read_study_of({dirs.front(), out});  // a report beside another study's is refused
+  }
   const study::PublishedTable published =
       published_csv.empty()
           ? study::parse_published_csv(study::builtin_published_csv(), "share/study-published.csv")
           : study::parse_published_csv(study::read_text_file(published_csv), published_csv);
-  std::vector<CellState> cells;
-  try {
-    cells = study::read_cells(dir, study_json);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(dir + "/study.json is not a study's (" + e.what() + "); is this a study folder?");
-  }
+  std::filesystem::create_directories(out);
+  // One writer at a time (shards sharing the folder may end together), and the cells read under
+  // the lock, so that the last report written is the newest.
+  const study::FileLock lock = study::FileLock::take(study::report_lock_path(out));
+  std::vector<std::string> notes;
+  const std::vector<CellState> cells = study::read_cells(dirs, study_json, notes);
   std::map<std::string, int> counts;
   for (const CellState& cell : cells) ++counts[cell.status];
 
-  std::string md = "# Study report: " + dir + "\n\n";
+  std::string title;
+  for (const std::string& dir : dirs) title += (title.empty() ? "" : " + ") + dir;
+  std::string md = "# Study report: " + title + "\n\n";
   md += "- engine: " + study_json.value("ffcuda", std::string("?")) + "; device: " +
         study_json.value("device", std::string("?")) + "; started " +
         study_json.value("created", std::string("?")) + "\n";
   md += "- cells: " + std::to_string(cells.size()) + " (finished " +
         std::to_string(counts["finished"]) + ", no data " + std::to_string(counts["no data"]) +
         ", failed " + std::to_string(counts["failed"]) + ", pending " +
-        std::to_string(counts["pending"]) + ")\n\n";
-  md += study::settings_section(study_json);
+        std::to_string(counts["pending"]) + ")\n";
+  if (dirs.size() > 1) {
+    md += "- merged from " + std::to_string(dirs.size()) + " folders of one study: " + title +
+          " (a cell finished in several: the first folder's figures)\n";
+  }
+  for (const std::string& note : notes) md += "- " + note + "\n";
+  md += "\n" + study::settings_section(study_json);
   if (study_json.at("settings").at("config").value("track_linear", false)) {
     md += "## Curves\n\nEvery cell trained a linear classifier alongside pretraining; its test "
           "accuracy per epoch (FF beside bp-ce), the pretext accuracy and the losses are drawn "
-          "by\n\n```sh\npython3 tools/plot_curves.py --study " + dir + " --out " + dir +
+          "by\n\n```sh\npython3 tools/plot_curves.py --study " + out + " --out " + out +
           "/curves.png\n```\n\n";
   }
   for (const std::string& sweep : study::sweep_values(study_json)) {
@@ -437,10 +436,10 @@ void write_study_report(const std::string& dir, const std::string& published_csv
     }
   }
   md += study::cells_section(cells);
-  write_file_atomically(dir + "/report.md", md);
-  write_file_atomically(dir + "/results.csv", study::results_csv(cells, study_json, published));
-  write_file_atomically(dir + "/timing.csv", study::timing_csv(cells));
-  std::printf("report: %s/report.md (tables), results.csv, timing.csv\n", dir.c_str());
+  write_file_atomically(out + "/report.md", md);
+  write_file_atomically(out + "/results.csv", study::results_csv(cells, study_json, published));
+  write_file_atomically(out + "/timing.csv", study::timing_csv(cells));
+  std::printf("report: %s/report.md (tables), results.csv, timing.csv\n", out.c_str());
 }
 
 }  // namespace ff

@@ -137,4 +137,21 @@ TEST_F(CrashSafety, AFailedCheckpointWriteKeepsThePreviousOne) {
   EXPECT_FALSE(fs::exists(checkpoint + ".tmp"));
 }
 
+// --out on a full disk (a 2 KiB file-size limit: the metrics lines fit, the final record and
+// result.json do not): one error line that says so, and no half-written result or temporary file.
+TEST_F(CrashSafety, AFullDiskLeavesNoHalfWrittenResult) {
+  const std::string args = "train --device cpu --data-dir " + mnist_ +
+                           " --task supervised --layers 2x16 --epochs 2 --train-limit 500 "
+                           "--test-limit 200 --fast-epochs 1 --out " + (root_ / "full").string();
+  const Outcome full = run_ffcuda(args, "ulimit -f 2;");
+  ASSERT_TRUE(WIFEXITED(full.status) && WEXITSTATUS(full.status) == 1) << full.output;
+  const std::string last_line = full.output.substr(full.output.rfind("ffcuda: error: "));
+  EXPECT_EQ(std::count(last_line.begin(), last_line.end(), '\n'), 1) << full.output;
+  EXPECT_NE(last_line.find("disk"), std::string::npos) << full.output;
+  EXPECT_FALSE(fs::exists(root_ / "full" / "result.json"));
+  for (const auto& entry : fs::directory_iterator(root_ / "full")) {
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+  }
+}
+
 }  // namespace

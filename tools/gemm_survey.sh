@@ -27,7 +27,12 @@ fi
 src=$root/bench/gemm_survey/gemm_survey.cpp
 flags=(-O2 -std=c++20 -fopenmp)
 multiarch=$(gcc -print-multiarch)
-g++ "${flags[@]}" -DGEMM_SURVEY_CBLAS -DGEMM_SURVEY_OPENBLAS -I"/usr/include/$multiarch/openblas-openmp" "$src" \
+# OpenBLAS has a bf16 GEMM (sbgemm) only when built with it; Debian's 0.3.21 is not.
+openblas_bf16=()
+if nm -D "/usr/lib/$multiarch/openblas-openmp/libopenblas.so.0" 2>/dev/null | grep -q ' T cblas_sbgemm'; then
+  openblas_bf16=(-DGEMM_SURVEY_OPENBLAS_BF16)
+fi
+g++ "${flags[@]}" "${openblas_bf16[@]}" -DGEMM_SURVEY_CBLAS -DGEMM_SURVEY_OPENBLAS -I"/usr/include/$multiarch/openblas-openmp" "$src" \
   -o "$out/survey_openblas" -L"/usr/lib/$multiarch/openblas-openmp" -lopenblas \
   -Wl,-rpath,"/usr/lib/$multiarch/openblas-openmp"
 g++ "${flags[@]}" -DGEMM_SURVEY_CBLAS -I"/usr/include/$multiarch/blis-openmp" "$src" \
@@ -42,10 +47,13 @@ run() {
   echo "== $name"
   "$@" --seconds "$seconds"
 }
-run "OpenBLAS, kernels it picks itself" "$out/survey_openblas"
+run "OpenBLAS, kernels it picks itself" env -u OPENBLAS_CORETYPE "$out/survey_openblas"
+# This machine's environment may name a kernel set (OPENBLAS_CORETYPE): "picks itself" is run
+# without it, each named set with it.
 for core in Haswell SkylakeX Cooperlake Zen; do
   run "OpenBLAS, OPENBLAS_CORETYPE=$core" env OPENBLAS_CORETYPE=$core "$out/survey_openblas"
 done
+run "OpenBLAS, bf16 operands, fp32 accumulation (sbgemm), kernels it picks itself" env -u OPENBLAS_CORETYPE "$out/survey_openblas" --bf16
 run "BLIS (its own kernel choice)" "$out/survey_blis"
 run "oneDNN, fp32 (dnnl_sgemm)" "$out/survey_onednn"
 run "oneDNN, fp32 (matmul primitive)" "$out/survey_onednn" --matmul

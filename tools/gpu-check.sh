@@ -29,13 +29,16 @@
 #                                  as fit, then its report with the time per cell
 #   torch        20-40 s     90 s  tools/torch_ff.py at batch 100 and 1000, the PyTorch baseline
 #   rotation    90-200 s    300 s  MNIST rotation 4x2000, 60 epochs, then the 100-epoch probe
+#   long        60-240 s    240 s  the long preset's rotation cells (FF and bp-ce, 4x2000, with the
+#                                  classifier trained alongside), 40 epochs each, as far as fits:
+#                                  the per-epoch transfer curves (tools/plot_curves.py draws them)
 #   sanitizer      ~10 s     60 s  compute-sanitizer tried on one tiny test: where the machine
 #                                  refuses it (gVisor), the sanitizer steps are SKIP, not FAIL
 #   memcheck    60-180 s    240 s  compute-sanitizer memcheck over every parity test
 #   racecheck   60-180 s    240 s  racecheck over the op table minus cuBLAS (the hand-written kernels)
 #   initcheck   60-180 s    240 s  initcheck over the same
-# The first call fits preflight to torch (~5-7 min expected); rotation and the sanitizers are the
-# second call's, with whatever failed or timed out.
+# The first call fits preflight to torch (~5-7 min expected); rotation, long and the sanitizers
+# are the second call's, with whatever failed or timed out.
 #
 # Knobs: FF_GPU_CHECK_STEPS (a subset, in any order: they run in the order above),
 # FF_GPU_CHECK_DEADLINE (seconds), FF_GPU_CHECK_LIMIT_<step> (one step's limit, e.g. to rehearse a
@@ -57,7 +60,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 1
-all_steps="build preflight smi parity tests bench study torch rotation sanitizer memcheck racecheck initcheck"
+all_steps="build preflight smi parity tests bench study torch rotation long sanitizer memcheck racecheck initcheck"
 export PATH="/usr/local/cuda/bin:$PATH"
 device=${FF_GPU_CHECK_DEVICE:-cuda}
 
@@ -66,7 +69,7 @@ step_limit() {  # the most a step may take, in seconds
   if [ -n "${!override:-}" ]; then echo "${!override}"; return; fi
   case $1 in
     build) echo 600 ;; preflight) echo 60 ;; smi) echo 20 ;; parity | tests) echo 150 ;;
-    bench) echo 200 ;; study) echo 240 ;; torch) echo 90 ;; rotation) echo 300 ;;
+    bench) echo 200 ;; study) echo 240 ;; torch) echo 90 ;; rotation) echo 300 ;; long) echo 240 ;;
     sanitizer) echo 60 ;; *) echo 240 ;;
   esac
 }
@@ -237,27 +240,35 @@ train_run() {
   ls -l "$out"
   return "$status"
 }
-# The paper preset's MNIST cells that fit in the step's time (the study is stopped 20 s before the
-# step's limit, and resumable), then the report of what finished, with the time of every cell.
-do_study() {
-  local data out status data_root
+# A study of MNIST cells that fits in step $1's time (stopped 20 s before the step's limit, and
+# resumable), then the report of what finished, with the time of every cell. $2: the folder's
+# name; the rest: the study's options.
+study_run() {
+  local step=$1 name=$2 data out status data_root
+  shift 2
   data=$(find_mnist) || return 1
   data_root=$(dirname "$data")
   if [ "$(basename "$data")" != mnist ]; then  # the study reads <data root>/mnist
     data_root=$(mktemp -d)
     ln -s "$data" "$data_root/mnist"
   fi
-  out="$results/study-paper-mnist-$stamp"
-  timeout --signal=KILL $(($(step_limit study) - 20)) env \
+  out="$results/$name-$stamp"
+  timeout --signal=KILL $(($(step_limit "$step") - 20)) env \
     LD_LIBRARY_PATH="${FF_GPU_LIBS:-}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-    "$build/ffcuda" study --preset paper --datasets mnist --tasks supervised,rotation \
-    --algos ff,bp-ce --data-root "$data_root" --device "$device" --out "$out"
+    "$build/ffcuda" study --datasets mnist --data-root "$data_root" --device "$device" \
+    --out "$out" "$@"
   status=$?
-  [ "$status" = 137 ] && echo "study: stopped at the step's time limit; the report has what finished"
+  [ "$status" = 137 ] && echo "$step: stopped at the step's time limit; the report has what finished"
   proj "$build/ffcuda" study --report "$out" || return 1
   cat "$out/timing.csv"
   case $status in 0 | 137) return 0 ;; *) return "$status" ;; esac
 }
+do_study() {
+  study_run study study-paper-mnist --preset paper --tasks supervised,rotation --algos ff,bp-ce
+}
+# The long preset's rotation cells, shortened to 40 epochs: FF's tracked transfer rising then
+# falling while bp-ce's holds is the curve this is for (each cell's metrics.jsonl).
+do_long() { study_run long study-long-rotation --preset long --tasks rotation --epochs 40; }
 # The study reports 98.6% rotation accuracy and 76.3% transfer for this row.
 do_rotation() { train_run rotation 60 --probe --probe-epochs 100; }
 

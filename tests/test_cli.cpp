@@ -123,8 +123,8 @@ TEST(Cli, ADivergedRunStopsWithAClearErrorAndSavesNothing) {
   const std::filesystem::path out = std::filesystem::temp_directory_path() / "ffcuda_cli_diverge";
   std::filesystem::remove_all(out);
   const std::string mnist = ff::testing_util::mnist_dir();
-  if (!std::filesystem::exists(mnist + "/train-images-idx3-ubyte")) {
-    GTEST_SKIP() << "MNIST not found in " << mnist << ": run tools/setup.sh";
+  if (const std::string missing = ff::testing_util::mnist_missing(); !missing.empty()) {
+    GTEST_SKIP() << missing;
   }
   const std::string checkpoint = (out / "run.safetensors").string();
   expect_clean_failure("train --device cpu --data-dir " + mnist +

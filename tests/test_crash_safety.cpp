@@ -53,9 +53,8 @@ class CrashSafety : public ::testing::Test {
  protected:
   void SetUp() override {
     mnist_ = ff::testing_util::mnist_dir();
-    if (!fs::exists(mnist_ + "/train-labels-idx1-ubyte") &&
-        !fs::exists(mnist_ + "/train-labels-idx1-ubyte.gz")) {
-      GTEST_SKIP() << "MNIST not found in " << mnist_ << ": run tools/setup.sh";
+    if (const std::string missing = ff::testing_util::mnist_missing(); !missing.empty()) {
+      GTEST_SKIP() << missing;
     }
     // The process id keeps two test runs on one machine (two build trees) out of each other's way.
     root_ = fs::temp_directory_path() /

@@ -121,8 +121,8 @@ class EmbedRun : public ::testing::Test {
  protected:
   void SetUp() override {
     mnist_ = testing_util::mnist_dir();
-    if (!fs::exists(mnist_ + "/train-images-idx3-ubyte")) {
-      GTEST_SKIP() << "MNIST not found in " << mnist_ << ": run tools/setup.sh";
+    if (const std::string missing = testing_util::mnist_missing(); !missing.empty()) {
+      GTEST_SKIP() << missing;
     }
     dir_ = fs::temp_directory_path() / "ffcuda_embed_test";
     fs::remove_all(dir_);

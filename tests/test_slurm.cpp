@@ -33,11 +33,6 @@ fs::path fresh_dir(const std::string& name) {
   return dir;
 }
 
-bool mnist_present() {
-  return fs::exists(ff::testing_util::mnist_dir() + "/train-labels-idx1-ubyte") ||
-         fs::exists(ff::testing_util::mnist_dir() + "/train-labels-idx1-ubyte.gz");
-}
-
 std::string script() { return ff::testing_util::source_dir() + "/tools/slurm_study.sh"; }
 
 // The study's own options: 2 cells (supervised FF and bp-ce) of 1 epoch of 3 steps.
@@ -62,7 +57,9 @@ std::string whole_study_results(const fs::path& out) {
 }
 
 TEST(SlurmScript, WritesAShardArrayAndAReportJobThatRunAsSlurmRunsThem) {
-  if (!mnist_present()) GTEST_SKIP() << "MNIST not found: run tools/setup.sh";
+  if (const std::string missing = ff::testing_util::mnist_missing(); !missing.empty()) {
+    GTEST_SKIP() << missing;
+  }
   const fs::path root = fresh_dir("script");
   const std::string binary = ff::testing_util::ffcuda_binary();
   const auto written = shell(script() + " --shards 2 --cpus-per-cell 1 --time 0:30:00 "
@@ -126,7 +123,9 @@ TEST(SlurmScript, WritesAShardArrayAndAReportJobThatRunAsSlurmRunsThem) {
 TEST(Slurm, ATinyStudyAsATwoTaskArrayAndItsReportJobGiveTheWholeStudysResults) {
   const std::string unavailable = LocalSlurm::why_unavailable();
   if (!unavailable.empty()) GTEST_SKIP() << unavailable;
-  if (!mnist_present()) GTEST_SKIP() << "MNIST not found: run tools/setup.sh";
+  if (const std::string missing = ff::testing_util::mnist_missing(); !missing.empty()) {
+    GTEST_SKIP() << missing;
+  }
   const auto start = std::chrono::steady_clock::now();
   const fs::path root = fresh_dir("cluster");
   std::string whole, slurm_logs, job_logs;

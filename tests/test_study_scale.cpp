@@ -124,10 +124,8 @@ TEST(StudyShare, GpusAndJobsGiveTheSlotsOfTheChildProcesses) {
 class StudyScale : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists(ff::testing_util::mnist_dir() + "/train-labels-idx1-ubyte") &&
-        !fs::exists(ff::testing_util::mnist_dir() + "/train-labels-idx1-ubyte.gz")) {
-      GTEST_SKIP() << "MNIST not found in " << ff::testing_util::mnist_dir()
-                   << ": run tools/setup.sh";
+    if (const std::string missing = ff::testing_util::mnist_missing(); !missing.empty()) {
+      GTEST_SKIP() << missing;
     }
   }
 

@@ -37,8 +37,8 @@ Dataset small_mnist(size_t train, size_t test) {
 class Training : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(kMnistDir + "/train-images-idx3-ubyte")) {
-      GTEST_SKIP() << "MNIST not found in " << kMnistDir << ": run tools/setup.sh";
+    if (const std::string missing = testing_util::mnist_missing(); !missing.empty()) {
+      GTEST_SKIP() << missing;
     }
   }
 };

@@ -422,7 +422,7 @@ void write_study_report(const std::vector<std::string>& dirs, const std::string&
   if (study_json.at("settings").at("config").value("track_linear", false)) {
     md += "## Curves\n\nEvery cell trained a linear classifier alongside pretraining; its test "
           "accuracy per epoch (FF beside bp-ce), the pretext accuracy and the losses are drawn "
-          "by\n\n```sh\npython3 tools/plot_curves.py --study " + out + " --out " + out +
+          "by\n\n```sh\ntools/plot_curves.py --study " + out + " --out " + out +
           "/curves.png\n```\n\n";
   }
   for (const std::string& sweep : study::sweep_values(study_json)) {

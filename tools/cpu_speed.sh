@@ -1,59 +1,113 @@
 #!/usr/bin/env bash
-# CPU speed of ffcuda against the plain NumPy FF step (tools/numpy_ff.py, the speed baseline),
-# measured in the same run so that both see the same machine state (this host's speed drifts).
+# CPU speed of ffcuda beside the same FF training step in plain NumPy (tools/numpy_ff.py) and in
+# PyTorch (tools/torch_ff.py, Debian's python3-torch), measured in one run so that all see the
+# same machine state.
 #
-# Usage (from anywhere; takes ~1-2 minutes):
-#     tools/cpu_speed.sh [ROUNDS]            # ROUNDS defaults to 3
+# Usage (from anywhere; about 5 minutes with the default 3 rounds):
+#     tools/cpu_speed.sh [ROUNDS] [OUT_FILE]
 #
-# For each round and each network (2x500, 4x2000, batch 100) it runs, one after the other,
-#     /usr/bin/python3 tools/numpy_ff.py --layers L --batch 100 --warmup W --steps N --no-eval --json
-#     build-cpu/ffcuda bench --device cpu --layers L --batch 100 --warmup W --iters N --eval-images 0 --json F
-# and prints both samples/s (training images per second) and the ratio ffcuda/numpy; at the end,
-# the median ratio per network. Each measurement lasts a few seconds; step counts can be changed with
-#     NUMPY_STEPS_2x500 (400)  FFCUDA_ITERS_2x500 (600)  NUMPY_STEPS_4x2000 (12)  FFCUDA_ITERS_4x2000 (40)
-# Needs: build-cpu/ffcuda (tools/build.sh), Debian's python3-numpy (run by /usr/bin/python3: the
-# pyenv python3 on PATH has no NumPy), jq, MNIST in data/mnist (tools/fetch_data.sh).
-# Extra ffcuda options (e.g. FFCUDA_ARGS="--reuse-layer1 false") go through FFCUDA_ARGS.
+# For every network (2x500, 4x2000) and batch (100, 1000), one after the other in each round:
+#     ffcuda bench --device cpu (fp32, then --precision bf16)
+#     /usr/bin/python3 tools/numpy_ff.py        (fp32; NumPy has no bf16 matrix product)
+#     /usr/bin/python3 tools/torch_ff.py --device cpu (fp32, then bf16 autocast)
+# and prints samples/s (training images per second), ffcuda's step / its GEMMs alone, and the
+# ratios ffcuda/NumPy and ffcuda/PyTorch; at the end the median of every figure over the rounds.
+# Each peer gets the best kernels its library offers here: OPENBLAS_CORETYPE is unset for NumPy
+# (OpenBLAS then picks its kernels from the CPU model; an inherited setting may name slower ones)
+# and glibc is told to keep its large temporaries mapped (numpy_ff.py explains why: page faults
+# otherwise dominate its 4x2000 step). PyTorch (Debian's 1.13: fp32 products on the same
+# OpenBLAS, bf16 ones on oneDNN) gets OPENBLAS_CORETYPE unset too and every core as threads (its
+# default here is one). ffcuda needs nothing set.
+# Needs: build-cpu/ffcuda (tools/build.sh), Debian's python3-numpy and python3-torch (run by
+# /usr/bin/python3: the pyenv python3 on PATH has neither), jq, MNIST in data/mnist.
 # Reading the numbers: `uptime` is printed before and after; a load well above 0 before the start
-# means something else (a compile) shares the 2 cores and both sides are slowed.
+# means something else (a compile) shares the cores and every figure is slowed.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
+out_file="${2:-}"
 python=/usr/bin/python3
 ffcuda=build-cpu/ffcuda
-[[ -x "$ffcuda" ]] || { echo "missing $ffcuda: build it first (tools/build.sh)" >&2; exit 1; }
+[[ -x "$ffcuda" ]] || { echo "missing $ffcuda: build it first (FF_BUILD_DIR=build-cpu tools/build.sh)" >&2; exit 1; }
 "$python" -c "import numpy" 2>/dev/null || { echo "$python has no NumPy: apt-get install -y python3-numpy" >&2; exit 1; }
+"$python" -c "import torch" 2>/dev/null || { echo "$python has no PyTorch: apt-get install -y python3-torch" >&2; exit 1; }
 command -v jq >/dev/null || { echo "jq is needed" >&2; exit 1; }
-
-configs=(2x500 4x2000)
-declare -A numpy_steps=([2x500]="${NUMPY_STEPS_2x500:-400}" [4x2000]="${NUMPY_STEPS_4x2000:-12}")
-declare -A ffcuda_iters=([2x500]="${FFCUDA_ITERS_2x500:-600}" [4x2000]="${FFCUDA_ITERS_4x2000:-40}")
-declare -A warmup=([2x500]=5 [4x2000]=2)
-declare -A ratios=()
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+declare -A figures=()  # "<layers> <batch> <what>" -> space-separated values over the rounds
 
-echo "load before: $(uptime)"
-printf '%-6s %-7s %14s %14s %8s\n' round layers "numpy samp/s" "ffcuda samp/s" ratio
-for ((r = 1; r <= rounds; r++)); do
-  for L in "${configs[@]}"; do
-    np_sps="$("$python" tools/numpy_ff.py --layers "$L" --batch 100 --warmup "${warmup[$L]}" \
-      --steps "${numpy_steps[$L]}" --no-eval --json 2>/dev/null | tail -n 1 | jq -r '.train_samples_per_s')"
-    # shellcheck disable=SC2086  # FFCUDA_ARGS is a list of options
-    "$ffcuda" bench --device cpu --layers "$L" --batch 100 --warmup "${warmup[$L]}" \
-      --iters "${ffcuda_iters[$L]}" --eval-images 0 --json "$tmp/bench.json" ${FFCUDA_ARGS:-} >/dev/null
-    ff_sps="$(jq -r '.samples_per_s' "$tmp/bench.json")"
-    ratio="$(awk -v a="$ff_sps" -v b="$np_sps" 'BEGIN { printf "%.3f", a / b }')"
-    ratios[$L]="${ratios[$L]:-} $ratio"
-    printf '%-6s %-7s %14.0f %14.0f %8s\n' "$r" "$L" "$np_sps" "$ff_sps" "$ratio"
+# Steps per measurement: a few seconds each.
+steps() {  # layers batch tool
+  case "$1 $2 $3" in
+    "2x500 100 ffcuda") echo 400 ;; "2x500 100 numpy") echo 200 ;; "2x500 100 torch") echo 200 ;;
+    "2x500 1000 ffcuda") echo 60 ;; "2x500 1000 "*) echo 30 ;;
+    "4x2000 100 ffcuda") echo 40 ;; "4x2000 100 "*) echo 12 ;;
+    *) echo 6 ;;
+  esac
+}
+
+record() { figures["$1"]="${figures[$1]:-} $2"; }
+
+measure() {  # layers batch
+  local L=$1 B=$2 json sps
+  for precision in fp32 bf16; do
+    "$ffcuda" bench --device cpu --layers "$L" --batch "$B" --warmup 3 --iters "$(steps "$L" "$B" ffcuda)" \
+      --eval-images 0 --precision "$precision" --json "$tmp/bench.json" >/dev/null 2>"$tmp/err" ||
+      { cat "$tmp/err" >&2; exit 1; }
+    record "$L $B ffcuda-$precision" "$(jq -r '.samples_per_s' "$tmp/bench.json")"
+    record "$L $B ffcuda-$precision-step/gemms" "$(jq -r '.step_over_gemms' "$tmp/bench.json")"
+    ffcuda_device=$(jq -r '.device' "$tmp/bench.json")
   done
-done
-echo "load after:  $(uptime)"
+  sps=$(env -u OPENBLAS_CORETYPE MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=100000000000 \
+    "$python" tools/numpy_ff.py --layers "$L" --batch "$B" --warmup 2 --steps "$(steps "$L" "$B" numpy)" \
+    --no-eval --json 2>/dev/null | tail -n 1 | jq -r '.train_samples_per_s')
+  record "$L $B numpy-fp32" "$sps"
+  for precision in fp32 bf16; do
+    json=$(env -u OPENBLAS_CORETYPE "$python" tools/torch_ff.py --device cpu --layers "$L" --batch "$B" --warmup 3 \
+      --iters "$(steps "$L" "$B" torch)" --precision "$precision" 2>/dev/null | tail -n 1)
+    record "$L $B torch-$precision" "$(jq -r '.samples_per_s' <<<"$json")"
+  done
+}
 
-for L in "${configs[@]}"; do
-  median="$(tr ' ' '\n' <<<"${ratios[$L]}" | grep -v '^$' | sort -g |
-    awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
-  echo "median ffcuda/numpy, $L: ${median}x  (rounds:${ratios[$L]})"
-done
+median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g |
+  awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+{
+  echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load before: $(uptime | sed 's/.*load/load/')"
+  for ((r = 1; r <= rounds; r++)); do
+    for L in 2x500 4x2000; do
+      for B in 100 1000; do measure "$L" "$B"; done
+    done
+    echo "round $r done: $(uptime | sed 's/.*load/load/')"
+  done
+  echo "ffcuda: $ffcuda_device"
+  # The OpenBLAS NumPy loaded, asked which kernels it chose.
+  echo "NumPy $("$python" -c 'import numpy; print(numpy.__version__)'), OpenBLAS kernels" \
+    "$(env -u OPENBLAS_CORETYPE "$python" -c 'import numpy, ctypes
+paths = sorted({l.split()[-1] for l in open("/proc/self/maps") if "libopenblas" in l})
+core = ctypes.CDLL(paths[0]).openblas_get_corename if paths else None
+if core: core.restype = ctypes.c_char_p
+print(core().decode() if core else "?")' 2>/dev/null || echo '?') (its own choice)"
+  echo "PyTorch $("$python" -c 'import torch; print(torch.__version__, "oneDNN (mkldnn)", torch.backends.mkldnn.is_available())'), threads: every core"
+  echo
+  echo "median samples/s over $rounds rounds (step / GEMMs alone for ffcuda):"
+  printf '%-7s %6s %16s %16s %10s %10s %10s %12s %12s\n' layers batch "ffcuda fp32" "ffcuda bf16" \
+    "numpy" "torch fp32" "torch bf16" "ff/numpy" "ff/torch"
+  for L in 2x500 4x2000; do
+    for B in 100 1000; do
+      f32=$(median "${figures["$L $B ffcuda-fp32"]}"); b16=$(median "${figures["$L $B ffcuda-bf16"]}")
+      r32=$(median "${figures["$L $B ffcuda-fp32-step/gemms"]}"); r16=$(median "${figures["$L $B ffcuda-bf16-step/gemms"]}")
+      np=$(median "${figures["$L $B numpy-fp32"]}"); t32=$(median "${figures["$L $B torch-fp32"]}")
+      t16=$(median "${figures["$L $B torch-bf16"]}")
+      printf '%-7s %6s %9.0f (%4.2f) %9.0f (%4.2f) %10.0f %10.0f %10.0f %11.2fx %11.2fx\n' "$L" "$B" \
+        "$f32" "$r32" "$b16" "$r16" "$np" "$t32" "$t16" \
+        "$(awk -v a="$f32" -v b="$np" 'BEGIN { print a / b }')" \
+        "$(awk -v a="$f32" -v b="$t32" 'BEGIN { print a / b }')"
+    done
+  done
+  echo "every round's figures:"
+  for key in "${!figures[@]}"; do echo "  $key:${figures[$key]}"; done | sort
+  echo "load after: $(uptime | sed 's/.*load/load/')"
+} | if [ -n "$out_file" ]; then tee "$out_file"; else cat; fi

@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <cub/block/block_reduce.cuh>
 
-#include "cuda/cuda_check.hpp"
+#include "cuda_check.hpp"
 
 namespace ff::kernels {
 

@@ -79,7 +79,10 @@ step_limit() {  # the most a step may take, in seconds
 proj() { LD_LIBRARY_PATH="${FF_GPU_LIBS:-}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$@"; }
 
 missing_libraries() {  # sonames the binaries cannot load (or load without a needed version)
-  proj ldd "$build/ffcuda" "$build/ff_tests" 2>&1 |
+  # The CUDA plugin too: the binaries load it (and the CUDA libraries behind it) with dlopen.
+  local plugin="$build/libffcuda_cuda.so"
+  [ -f "$plugin" ] || plugin="$root/.carry/gpu/lib/libffcuda_cuda.so"
+  proj ldd "$build/ffcuda" "$build/ff_tests" "$plugin" 2>&1 |
     sed -n -e 's/^\s*\(\S*\) => not found.*/\1/p' -e "s/.*version .* not found (required by .*).*/VERSION/p" |
     sort -u
 }

@@ -33,6 +33,11 @@ binaries=()
 for name in ffcuda ff_tests ff_bench; do
   [ -x "$build/$name" ] && binaries+=("$build/$name") && cp "$build/$name" "$stage/gpu/bin/"
 done
+# The CUDA backend plugin, which no binary links (the engine loads it with dlopen from beside
+# libff_core.so): into lib/ with the engine's libraries, which ldd finds below. Its own libraries
+# beyond CUDA's are bundled too.
+cp "$build/libffcuda_cuda.so" "$stage/gpu/lib/"
+binaries+=("$build/libffcuda_cuda.so")
 # Every library the binaries load except glibc's own (a C library must match its loader, so the
 # device machine's is used: the binaries state the GLIBC version they need, below) and CUDA's (the
 # device's driver and toolkit provide those, in the versions that match its GPU).

@@ -11,6 +11,7 @@
 #include "ff/backend.hpp"
 #include "ff/bench.hpp"
 #include "ff/config.hpp"
+#include "ff/cuda_plugin.hpp"
 #include "ff/devices.hpp"
 #include "ff/embed.hpp"
 #include "ff/error.hpp"
@@ -225,6 +226,12 @@ int print_devices() {
   std::string why;
   const auto devices = ff::list_cuda_devices(&why);
   std::printf("CUDA backend compiled in: %s\n", ff::cuda_compiled_in() ? "yes" : "no");
+  if (ff::cuda_compiled_in()) {
+    // Loads the plugin even without a GPU, so that a missing CUDA library shows here.
+    const std::string error = ff::cuda_plugin_load_error();
+    std::printf("CUDA plugin: %s (%s)\n", ff::cuda_plugin_path().c_str(),
+                error.empty() ? "loads" : error.c_str());
+  }
   if (devices.empty()) std::printf("no CUDA device: %s\n", why.c_str());
   for (const auto& d : devices) {
     std::printf("cuda:%d  %s  sm_%d%d  %d SMs  %.1f GiB (%.1f GiB free)\n", d.index,

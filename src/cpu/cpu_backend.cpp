@@ -1,6 +1,6 @@
 // CPU backend: memory, GEMM (oneDNN, cpu_gemm.cpp), dense element-wise ops, reductions and
 // optimisers.
-#include "cpu/cpu_backend.hpp"
+#include "cpu_backend.hpp"
 
 #include <omp.h>
 

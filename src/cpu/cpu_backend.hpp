@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "cpu/cpu_gemm.hpp"
+#include "cpu_gemm.hpp"
 #include "ff/backend.hpp"
 
 namespace ff {

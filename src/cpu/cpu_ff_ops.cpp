@@ -5,7 +5,7 @@
 #include <limits>
 #include <vector>
 
-#include "cpu/cpu_backend.hpp"
+#include "cpu_backend.hpp"
 #include "ff/batch_prep.hpp"
 #include "ff/error.hpp"
 #include "ff/math.hpp"

@@ -1,4 +1,4 @@
-#include "cpu/cpu_gemm.hpp"
+#include "cpu_gemm.hpp"
 
 #include <oneapi/dnnl/dnnl.h>
 

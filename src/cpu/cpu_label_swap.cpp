@@ -2,7 +2,7 @@
 // differ only in their label share one GEMM.
 #include <vector>
 
-#include "cpu/cpu_backend.hpp"
+#include "cpu_backend.hpp"
 #include "ff/batch_prep.hpp"
 
 namespace ff {

@@ -1,6 +1,6 @@
 // CUDA backend: memory and copies on the backend's stream; every op forwards to its launcher in
 // kernels/ (or to the GEMM engine) with that stream. Policy stays in src/train.
-#include "cuda/cuda_backend.hpp"
+#include "cuda_backend.hpp"
 
 #include <cuda_profiler_api.h>
 
@@ -45,7 +45,7 @@ CudaBackend::~CudaBackend() {
   for (const cuda::Stream& lane : lanes_) FF_CUDA_REPORT(cudaStreamSynchronize(lane.get()));
 }
 
-std::unique_ptr<Backend> make_cuda_backend(int device) {
+std::unique_ptr<Backend> new_cuda_backend(int device) {
   return std::make_unique<CudaBackend>(device);
 }
 

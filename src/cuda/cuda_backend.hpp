@@ -10,15 +10,15 @@
 #include <memory>
 #include <string>
 
-#include "cuda/cuda_gemm.hpp"
-#include "cuda/cuda_raii.hpp"
+#include "cuda_gemm.hpp"
+#include "cuda_raii.hpp"
 #include "ff/backend.hpp"
 
 namespace ff {
 
 // A CUDA backend on `device`, with its own stream and cuBLAS(Lt) handles. Throws ff::CudaError when
 // the device cannot be initialised.
-std::unique_ptr<Backend> make_cuda_backend(int device);
+std::unique_ptr<Backend> new_cuda_backend(int device);
 
 class CudaBackend final : public Backend {
  public:

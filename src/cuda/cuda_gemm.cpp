@@ -1,5 +1,5 @@
 // cuBLASLt GEMM with fused bias/ReLU epilogue and a per-shape plan cache (see cuda_gemm.hpp).
-#include "cuda/cuda_gemm.hpp"
+#include "cuda_gemm.hpp"
 
 #include <cstdint>
 #include <type_traits>

@@ -30,7 +30,7 @@
 #include <memory>
 #include <vector>
 
-#include "cuda/cuda_raii.hpp"
+#include "cuda_raii.hpp"
 #include "ff/gemm.hpp"
 
 namespace ff::cuda {

@@ -1,5 +1,5 @@
 // Creation and release of the CUDA resources of cuda_raii.hpp.
-#include "cuda/cuda_raii.hpp"
+#include "cuda_raii.hpp"
 
 #include <cstdint>
 #include <string>

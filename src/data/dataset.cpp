@@ -12,7 +12,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* const kValidNames = "mnist, fashion-mnist, cifar10, svhn";
 const char* const kCifarFiles = "data_batch_1.bin .. data_batch_5.bin and test_batch.bin";
 const char* const kSvhnFiles = "train_32x32.mat and test_32x32.mat";
 
@@ -73,22 +72,6 @@ void load_svhn(Dataset& ds, const std::string& dir) {
 }
 
 }  // namespace
-
-Dataset dataset_layout(const std::string& name) {
-  Dataset ds;
-  ds.name = name;
-  ds.num_classes = 10;
-  if (name == "mnist" || name == "fashion-mnist") {
-    ds.channels = 1;
-    ds.height = ds.width = 28;
-  } else if (name == "cifar10" || name == "svhn") {
-    ds.channels = 3;
-    ds.height = ds.width = 32;
-  } else {
-    throw Error("unknown dataset '" + name + "'; valid names: " + kValidNames);
-  }
-  return ds;
-}
 
 Dataset load_dataset(const std::string& name, const std::string& dir) {
   const bool idx = name == "mnist" || name == "fashion-mnist";

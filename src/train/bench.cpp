@@ -18,8 +18,8 @@
 #include "ff/run_log.hpp"
 #include "ff/trainer.hpp"
 #include "ff/version.hpp"
-#include "train/gemm_recorder.hpp"
-#include "train/phase.hpp"
+#include "gemm_recorder.hpp"
+#include "phase.hpp"
 
 namespace ff {
 

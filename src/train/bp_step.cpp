@@ -1,8 +1,8 @@
 // The backprop baselines of SPEC.md on the same MLP: gradients flow through every layer, including
 // the RMS norms (full Jacobian) and, for bp-ce, a linear head with one output per label.
 #include "ff/error.hpp"
-#include "train/phase.hpp"
-#include "train/steps.hpp"
+#include "phase.hpp"
+#include "steps.hpp"
 
 namespace ff {
 

@@ -1,4 +1,4 @@
-#include "train/cell_process.hpp"
+#include "cell_process.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -1,8 +1,8 @@
-#include "train/chunked_forward.hpp"
+#include "chunked_forward.hpp"
 
 #include <algorithm>
 
-#include "train/eval_helpers.hpp"
+#include "eval_helpers.hpp"
 
 namespace ff {
 

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "cuda/nvtx.hpp"
+#include "ff/nvtx.hpp"
 #include "ff/error.hpp"
-#include "train/chunked_forward.hpp"
+#include "chunked_forward.hpp"
 
 namespace ff {
 

@@ -7,8 +7,8 @@
 // and dz[l], which the main lane does not touch again within the step; the next step's writes
 // to them come after the join at the end of enqueue_gradients. The CPU runs every op as it is issued, so a
 // lane plan's CPU result is its serial result (and the parity oracle for the GPU's).
-#include "train/phase.hpp"
-#include "train/steps.hpp"
+#include "phase.hpp"
+#include "steps.hpp"
 
 namespace ff {
 

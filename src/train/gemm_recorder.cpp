@@ -1,4 +1,4 @@
-#include "train/gemm_recorder.hpp"
+#include "gemm_recorder.hpp"
 
 #include <utility>
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "ff/error.hpp"
-#include "train/eval_helpers.hpp"
-#include "train/phase.hpp"
+#include "eval_helpers.hpp"
+#include "phase.hpp"
 
 namespace ff {
 

@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "cuda/nvtx.hpp"
+#include "ff/nvtx.hpp"
 #include "ff/backend.hpp"
 
 namespace ff {

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "cuda/nvtx.hpp"
+#include "ff/nvtx.hpp"
 #include "ff/fault.hpp"
 #include "ff/run_log.hpp"
 

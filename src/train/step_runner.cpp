@@ -8,7 +8,7 @@
 #include "ff/error.hpp"
 #include "ff/fault.hpp"
 #include "ff/philox.hpp"
-#include "train/phase.hpp"
+#include "phase.hpp"
 
 namespace ff {
 

@@ -1,11 +1,11 @@
-#include "train/study_cell.hpp"
+#include "study_cell.hpp"
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "ff/run.hpp"
 #include "ff/run_log.hpp"
-#include "train/study_files.hpp"
+#include "study_files.hpp"
 
 namespace ff::study {
 

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "train/study_grid.hpp"
+#include "study_grid.hpp"
 
 namespace ff::study {
 

@@ -1,4 +1,4 @@
-#include "train/study_files.hpp"
+#include "study_files.hpp"
 
 #include <filesystem>
 #include <fstream>

@@ -1,10 +1,10 @@
-#include "train/study_folders.hpp"
+#include "study_folders.hpp"
 
 #include <filesystem>
 
 #include "ff/error.hpp"
-#include "train/study_files.hpp"
-#include "train/study_record.hpp"
+#include "study_files.hpp"
+#include "study_record.hpp"
 
 namespace ff::study {
 namespace {

@@ -1,4 +1,4 @@
-#include "train/study_grid.hpp"
+#include "study_grid.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "ff/error.hpp"
-#include "train/study_files.hpp"
+#include "study_files.hpp"
 
 namespace ff::study {
 namespace {

@@ -1,4 +1,4 @@
-#include "train/study_lock.hpp"
+#include "study_lock.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>

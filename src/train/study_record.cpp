@@ -1,4 +1,4 @@
-#include "train/study_record.hpp"
+#include "study_record.hpp"
 
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 
 #include "ff/error.hpp"
 #include "ff/run_log.hpp"
-#include "train/study_files.hpp"
+#include "study_files.hpp"
 
 namespace ff::study {
 

@@ -8,7 +8,7 @@
 
 #include "ff/config.hpp"
 #include "ff/study.hpp"
-#include "train/study_grid.hpp"
+#include "study_grid.hpp"
 
 namespace ff::study {
 

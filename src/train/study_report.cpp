@@ -1,7 +1,7 @@
 // `ffcuda study --report DIR`: the study's Tables 1-4 beside the published ones (Markdown and CSV),
 // the settings that differ from the published setup, the study's main finding checked, and the
 // time of every cell (timing.csv, kept apart so that equal studies give equal results.csv).
-#include "train/study_report.hpp"
+#include "study_report.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -15,9 +15,9 @@
 #include "ff/error.hpp"
 #include "ff/run_log.hpp"
 #include "ff/study.hpp"
-#include "train/study_files.hpp"
-#include "train/study_folders.hpp"
-#include "train/study_lock.hpp"
+#include "study_files.hpp"
+#include "study_folders.hpp"
+#include "study_lock.hpp"
 
 namespace ff {
 namespace study {

@@ -13,11 +13,11 @@
 #include "ff/error.hpp"
 #include "ff/study.hpp"
 #include "ff/version.hpp"
-#include "train/study_cell.hpp"
-#include "train/study_grid.hpp"
-#include "train/study_record.hpp"
-#include "train/study_scheduler.hpp"
-#include "train/study_share.hpp"
+#include "study_cell.hpp"
+#include "study_grid.hpp"
+#include "study_record.hpp"
+#include "study_scheduler.hpp"
+#include "study_share.hpp"
 
 namespace ff {
 namespace {

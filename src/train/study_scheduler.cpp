@@ -1,4 +1,4 @@
-#include "train/study_scheduler.hpp"
+#include "study_scheduler.hpp"
 
 #include <sys/wait.h>
 
@@ -11,11 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include "ff/run_log.hpp"
-#include "train/cell_process.hpp"
-#include "train/study_cell.hpp"
-#include "train/study_files.hpp"
-#include "train/study_lock.hpp"
-#include "train/study_record.hpp"
+#include "cell_process.hpp"
+#include "study_cell.hpp"
+#include "study_files.hpp"
+#include "study_lock.hpp"
+#include "study_record.hpp"
 
 namespace ff::study {
 namespace {

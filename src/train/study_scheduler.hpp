@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "ff/study.hpp"
-#include "train/study_grid.hpp"
-#include "train/study_share.hpp"
+#include "study_grid.hpp"
+#include "study_share.hpp"
 
 namespace ff::study {
 

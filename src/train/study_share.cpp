@@ -1,4 +1,4 @@
-#include "train/study_share.hpp"
+#include "study_share.hpp"
 
 #include <sched.h>
 

@@ -1,7 +1,7 @@
 // The choice of training step by algorithm, and what the steps share.
 #include "ff/training_step.hpp"
 
-#include "train/steps.hpp"
+#include "steps.hpp"
 
 namespace ff {
 

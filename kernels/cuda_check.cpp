@@ -1,5 +1,5 @@
 // Messages of the CUDA error checks (see cuda_check.hpp).
-#include "cuda/cuda_check.hpp"
+#include "cuda_check.hpp"
 
 #include <cstdio>
 #include <cstdlib>

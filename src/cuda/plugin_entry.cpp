@@ -1,11 +1,15 @@
-// Device discovery through the CUDA runtime (compiled only when the CUDA backend is built).
-#include "ff/devices.hpp"
-
+// The plugin's side of include/ff/cuda_plugin.hpp: device discovery through the CUDA runtime and
+// the backend factory, behind the one exported entry point.
 #include <cuda_runtime.h>
 
-namespace ff {
+#include "cuda_backend.hpp"
+#include "ff/cuda_plugin.hpp"
+#include "ff/devices.hpp"
 
-std::vector<CudaDeviceInfo> list_cuda_devices(std::string* why_none) {
+namespace ff {
+namespace {
+
+std::vector<CudaDeviceInfo> runtime_devices(std::string* why_none) {
   std::vector<CudaDeviceInfo> devices;
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
@@ -39,4 +43,15 @@ std::vector<CudaDeviceInfo> list_cuda_devices(std::string* why_none) {
   return devices;
 }
 
+}  // namespace
 }  // namespace ff
+
+// The plugin is compiled with hidden visibility: this is the only symbol it exports, so nothing
+// inside it can be interposed by, or clash with, the engine's own symbols.
+extern "C" __attribute__((visibility("default"))) const ff::CudaPlugin* ffcuda_cuda_plugin() {
+  // version() is core's; the plugin records the one it was compiled against instead, so that a
+  // plugin beside another build's libff_core.so is recognised as foreign.
+  static const ff::CudaPlugin plugin{ff::kCudaPluginAbi, FF_VERSION, &ff::runtime_devices,
+                                     &ff::new_cuda_backend};
+  return &plugin;
+}

@@ -1,5 +1,5 @@
 // NVTX ranges (RAII) so Nsight Systems shows pretraining, evaluation and probing by name
-// (shared/DESIGN.md). Usable from any source of the engine: in a build without CUDA the range is
+// (docs/layout.md). Usable from any source of the engine: in a build without CUDA the range is
 // an empty object and costs nothing. NVTX itself is a no-op unless a profiler is attached.
 //
 //   { ff::NvtxRange range("epoch"); ... }      // "epoch" spans the block in the timeline

@@ -63,6 +63,6 @@ done
 echo "wrote $bundle: ${size} MiB ($(ls "$stage/gpu/lib" | wc -l) libraries, no glibc library;" \
   "the bundle needs glibc >= ${newest#GLIBC_})"
 if [ "$size" -gt 60 ]; then
-  echo "the bundle is over 60 MiB: at most 64 MiB of files in all can be copied to the GPU machine" >&2
+  echo "the bundle is over 60 MiB: at most 64 MiB in all can be copied to the GPU machine" >&2
   exit 1
 fi

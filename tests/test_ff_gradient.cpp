@@ -18,7 +18,8 @@ struct Layer {
   std::vector<double> w, b;  // [out x in], [out]
 };
 
-// Mean over the batch of the FF loss, all in double, written from SPEC.md without the engine.
+// Mean over the batch of the FF loss, all in double, written from docs/what-it-computes.md without
+// the engine.
 double layer_loss(const Layer& L, const FfLossSpec& s) {
   std::vector<double> goodness(2 * L.pairs);
   for (int r = 0; r < 2 * L.pairs; ++r) {

@@ -1,6 +1,6 @@
 // Where the tests find the checkout (data/mnist) and the ffcuda binary: the paths of the build
 // (compile definitions), unless FF_SOURCE_DIR / FF_BINARY are set in the environment, as
-// tools/gpu-check.sh does for a build carried to another machine (another checkout path).
+// tools/gpu-check.sh does for a build copied to another machine (another checkout path).
 #pragma once
 
 #include <cstdlib>

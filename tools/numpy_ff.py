@@ -2,13 +2,13 @@
 """Supervised Forward-Forward training on MNIST in plain NumPy (float32, ordinary vectorised code).
 
 This is the speed baseline: a plain NumPy implementation of the FF step against which the
-CPU backend's samples/s are measured (the bar was 27.7k samples/s at 2x500 and 1038 samples/s
-at 4x2000, batch 100, on the project's 2-core machine). It is deliberately what a researcher would
-write: no numba, no fused kernels, no hand tuning; the matrix products go to whatever BLAS NumPy
-is linked against (Debian's python3-numpy -> OpenBLAS, OpenMP build).
+CPU backend's samples/s are measured (tools/cpu_speed.sh runs both; bench/results/ keeps the
+figures). It is deliberately what a researcher would write: no numba, no fused kernels, no hand
+tuning; the matrix products go to whatever BLAS NumPy is linked against (Debian's python3-numpy
+-> OpenBLAS, OpenMP build).
 
-What it computes (shared SPEC.md: Network, FF loss of one layer, Labels in the input, slow
-classification):
+What it computes (docs/what-it-computes.md: the network, the FF loss of one layer, labels in the
+input, slow classification):
   - input: pixels / 255, label one-hot in the first 10 values (positive: the true label; negative:
     a label drawn uniformly from the 9 wrong ones); positives and negatives stacked as [2B x 784];
   - every layer: xn = a / (1e-8 + sqrt(mean(a^2))), h = relu(xn W^T + b), G = sum h^2, theta = width;
@@ -21,8 +21,9 @@ classification):
     first, predict the argmax.
 "Samples" are training images (positives) per second; the timed wall time (perf_counter) covers
 the training steps only (batch assembly included; shuffling and evaluation excluded).
-Measured with the default environment. On the project's VM, much of the 4x2000 step goes to page
-faults on the fresh 16 MB temporaries that glibc keeps mmapping and trimming, mostly in Adam:
+Measured with the default environment. On a 2-core VM (bench/results/cpu/), much of the 4x2000
+step goes to page faults on the fresh 16 MB temporaries that glibc keeps mmapping and trimming,
+mostly in Adam:
 MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=100000000000 took it from ~370 to ~920
 samples/s on 2026-11-25. 2x500 barely changes (~16.5k).
 

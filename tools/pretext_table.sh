@@ -4,7 +4,7 @@
 #
 # Usage (from anywhere):
 #     tools/pretext_table.sh [OUTPUT.md]      # default bench/results/cpu/pretext-<layers>-e<epochs>.md
-# Environment (defaults are the acceptance command's):
+# Environment (the defaults make bench/results/cpu/pretext-2x500-e2.md):
 #     LAYERS=2x500  EPOCHS=2  PROBE_EPOCHS=5  DATASETS="mnist fashion-mnist"
 #     TASKS="rotation flip-h flip-hv jigsaw"  ALGOS="ff bp-ce"  SEED=0
 # Each run is

@@ -2,9 +2,9 @@
 """The FF training step in PyTorch, written the way its users write it, to set beside
 `ffcuda bench` on the same GPU, or on the CPU (Debian's python3-torch; tools/cpu_speed.sh).
 
-Same computation as ffcuda's default (shared SPEC.md): RMS norm before every layer, ReLU layers,
-goodness = sum of squares, threshold = width, softplus loss on stacked positives and negatives,
-one Adam over all layers; each layer's input is detached, so no gradient crosses layers.
+Same computation as ffcuda's default (docs/what-it-computes.md): RMS norm before every layer,
+ReLU layers, goodness = sum of squares, threshold = width, softplus loss on stacked positives and
+negatives, one Adam over all layers; each layer's input is detached, so no gradient crosses layers.
 Data are random images of MNIST's shape already on the GPU (the step's cost does not depend on
 the pixels); labels are embedded in the first 10 inputs.
 

@@ -109,8 +109,9 @@ class Backend {
 
   // ---- Forward-Forward ----
   // One pass over the layer output h [2*pairs x width]: goodness, loss, dL/dz (already divided by
-  // `pairs`, the B of SPEC.md) and, when h_norm is not null, the RMS-normalised rows the next layer
-  // reads (ld_norm apart). pair_loss[i] = the loss terms of positive i and negative i.
+  // `pairs`, the B of docs/what-it-computes.md) and, when h_norm is not null, the RMS-normalised
+  // rows the next layer reads (ld_norm apart). pair_loss[i] = the loss terms of positive i and
+  // negative i.
   virtual void ff_loss_grad(const FfLossSpec& spec, const float* h, float* dz, float* h_norm,
                             int ld_norm, float* pair_loss) = 0;
   // scores[r] (+)= G(h[r]) - theta for the slow classifier (accumulate=false overwrites).

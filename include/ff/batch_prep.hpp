@@ -144,8 +144,9 @@ FF_HD float batch_value(const BatchSpec& spec, const uint8_t* image, const Sampl
 // ---- unsupervised task: hybrid negatives (Hinton 2022) ----
 // The negative of sample i is m*x_i + (1-m)*x_j: j another image, m a random bit image blurred
 // kHybridBlurPasses times with [1/4, 1/2, 1/4] along rows and columns, then thresholded at 0.5.
-// Blur borders replicate the edge pixel (SPEC.md does not say; zero padding would bias the mask
-// towards the partner image along the border). One mask per sample and epoch, shared by channels.
+// Blur borders replicate the edge pixel (a choice the study leaves open; zero padding would bias
+// the mask towards the partner image along the border). One mask per sample and epoch, shared by
+// channels.
 constexpr int kHybridBlurPasses = 6;
 constexpr int kMaxHybridPlane = 32 * 32;  // scratch size of the mask (largest dataset plane)
 

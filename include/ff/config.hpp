@@ -1,4 +1,4 @@
-// Everything a run is configured by. Defaults are SPEC.md's. Serialised whole into result.json
+// Everything a run is configured by (docs/what-it-computes.md). Serialised whole into result.json
 // and checkpoints, so a result always says how it was obtained. Every choice among names is an
 // enum with one name table (ff/enum_names.hpp) shared by the CLI and the JSON.
 #pragma once
@@ -18,7 +18,7 @@
 
 namespace ff {
 
-// --algo: Forward-Forward, or one of the backprop baselines of SPEC.md.
+// --algo: Forward-Forward, or one of the backprop baselines (docs/what-it-computes.md).
 enum class Algo { kFf, kBpCe, kBpGoodnessLast, kBpGoodnessAll };
 enum class OptimizerKind { kAdam, kSgd };
 // The FF step's forward on CUDA: one [2B x D] GEMM per layer, or B-row positive and negative GEMMs
@@ -174,7 +174,7 @@ void validate_config(const TrainConfig& config, ConfigUse use = ConfigUse::kTrai
 inline constexpr int kMaxBatch = 1000000;
 
 // Parses "LxN" (L layers of N units) or a comma list of widths. A list whose first entry equals the
-// input width (e.g. "784,2000,2000" for MNIST) names the input too, as SPEC.md writes it. Throws
+// input width (e.g. "784,2000,2000" for MNIST) names the input too, as the study writes it. Throws
 // ff::Error on anything else.
 std::vector<int> parse_layers(const std::string& spec, int input_width);
 

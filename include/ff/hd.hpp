@@ -1,5 +1,5 @@
 // Marks functions that both backends compile: the CPU tests then exercise the very arithmetic the
-// GPU runs (shared/DESIGN.md, "shared host/device math").
+// GPU runs (docs/layout.md, "The CPU backend is the oracle").
 #pragma once
 
 #if defined(__CUDACC__)

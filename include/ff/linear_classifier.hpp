@@ -1,5 +1,6 @@
 // A linear softmax classifier trained with Adam on fixed features: the fast classifier and the
-// linear probe of SPEC.md. Features are computed once by the caller and stay on the backend.
+// linear probe (docs/what-it-computes.md). Features are computed once by the caller and stay on the
+// backend.
 #pragma once
 
 #include <cstdint>

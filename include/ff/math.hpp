@@ -27,7 +27,8 @@ FF_HD double sigmoid(double x) {
   return e / (1.0 + e);
 }
 
-// RMS-norm scale of SPEC.md: norm(a) = a / (1e-8 + sqrt(mean(a^2))). Takes sum(a^2) and the count.
+// RMS-norm scale (docs/what-it-computes.md): norm(a) = a / (1e-8 + sqrt(mean(a^2))). Takes sum(a^2)
+// and the count.
 FF_HD float rms_inverse_scale(float sum_squares, int count) {
   return 1.0f / (1e-8f + sqrtf(sum_squares / static_cast<float>(count)));
 }
@@ -136,7 +137,8 @@ FF_HD PairLoss ff_pair_loss(const FfLossSpec& s, float g_pos, float g_neg) {
     const float d = s.symba_alpha * sigmoid(margin);
     return PairLoss{softplus(margin), -d, d};
   }
-  // softplus(-(Gp - theta)) + softplus(Gn - theta); SPEC: dL/dG = -sigmoid(theta - Gp), +sigmoid(Gn - theta).
+  // softplus(-(Gp - theta)) + softplus(Gn - theta);
+  // dL/dG = -sigmoid(theta - Gp) for the positive, +sigmoid(Gn - theta) for the negative.
   return PairLoss{softplus(s.theta - g_pos) + softplus(g_neg - s.theta), -sigmoid(s.theta - g_pos),
                   sigmoid(g_neg - s.theta)};
 }

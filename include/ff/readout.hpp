@@ -1,6 +1,6 @@
-// Linear read-outs of a frozen network: the fast classifier and the transfer probe of SPEC.md.
-// Both compute the features once (neutral label of the task, untransformed images) and train a
-// softmax classifier on the class labels.
+// Linear read-outs of a frozen network: the fast classifier and the transfer probe
+// (docs/what-it-computes.md). Both compute the features once (neutral label of the task,
+// untransformed images) and train a softmax classifier on the class labels.
 #pragma once
 
 #include <string>

@@ -1,6 +1,6 @@
-// The training tasks of SPEC.md and the pixel index maps of their transforms. A transform is a
-// pure map "output pixel (row, col) reads input pixel (src_row, src_col)" so that the CPU
-// reference and the GPU batch-prep kernel apply exactly the same arithmetic.
+// The training tasks (docs/what-it-computes.md) and the pixel index maps of their transforms. A
+// transform is a pure map "output pixel (row, col) reads input pixel (src_row, src_col)" so that
+// the CPU reference and the GPU batch-prep kernel apply exactly the same arithmetic.
 #pragma once
 
 #include <string>

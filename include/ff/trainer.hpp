@@ -1,6 +1,6 @@
 // A run's parts, built in order from a config and a dataset: the resident data, the Model, the
 // algorithm's TrainingStep, the StepRunner that schedules it and the Evaluator. It holds them and
-// does nothing else; the parts never do arithmetic on tensors themselves (shared/DESIGN.md).
+// does nothing else; the parts never do arithmetic on tensors themselves (docs/layout.md).
 #pragma once
 
 #include <memory>

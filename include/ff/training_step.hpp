@@ -1,6 +1,7 @@
 // The gradients of one training step, one implementation per algorithm (src/train/*_step.cpp):
-// Forward-Forward, and the backprop baselines of SPEC.md. Each owns its activation buffers and
-// its lane plan; the StepRunner around it owns the schedule (cursor, optimiser, graph capture).
+// Forward-Forward, and the backprop baselines (docs/what-it-computes.md). Each owns its activation
+// buffers and its lane plan; the StepRunner around it owns the schedule (cursor, optimiser, graph
+// capture).
 #pragma once
 
 #include <memory>

@@ -1,4 +1,4 @@
-// Move-only owners of CUDA resources (shared/DESIGN.md: "no globals; no work on the default
+// Move-only owners of CUDA resources (docs/layout.md: "no globals, no work on the default
 // stream"). Each releases its resource exactly once; a moved-from object owns nothing. Destructors
 // never throw: a failure there is reported on stderr (the process is usually unwinding already).
 #pragma once

@@ -1,5 +1,6 @@
-// The backprop baselines of SPEC.md on the same MLP: gradients flow through every layer, including
-// the RMS norms (full Jacobian) and, for bp-ce, a linear head with one output per label.
+// The backprop baselines (docs/what-it-computes.md) on the same MLP: gradients flow through every
+// layer, including the RMS norms (full Jacobian) and, for bp-ce, a linear head with one output per
+// label.
 #include "ff/error.hpp"
 #include "phase.hpp"
 #include "steps.hpp"

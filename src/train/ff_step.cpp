@@ -1,5 +1,6 @@
-// The Forward-Forward training step (SPEC.md): batch prep, then per layer the forward, the fused
-// loss pass and the weight gradient; nothing flows back from layer l to layer l-1.
+// The Forward-Forward training step (docs/what-it-computes.md): batch prep, then per layer the
+// forward, the fused loss pass and the weight gradient; nothing flows back from layer l to layer
+// l-1.
 //
 // Lanes (ff::Backend): with --pass-mode streams the positives' and negatives' forward GEMMs run on
 // two lanes; with --overlap layer l's weight gradient runs on a third, concurrently with the

@@ -187,7 +187,7 @@ nlohmann::json evaluate_trained(Backend& backend, Trainer& trainer, const Datase
     if (config.task == Task::kSupervised) result["slow_acc"] = slow.accuracy;
   }
   // The fast classifier reads out the class: for supervised FF and for unsupervised FF (where it is
-  // SPEC.md's "linear classifier"); pretext tasks are read out by the probe instead.
+  // the study's "linear classifier"); pretext tasks are read out by the probe instead.
   const bool class_task = config.task == Task::kSupervised || config.task == Task::kUnsupervised;
   if (class_task && config.fast_epochs > 0 && !has_head) {
     ReadoutConfig fast{evaluator.score_layers(), config.fast_epochs, config.fast_lr, config.batch,

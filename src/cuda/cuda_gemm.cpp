@@ -118,12 +118,6 @@ const uint16_t* GemmEngine::to_bf16(const float* x, size_t span, DeviceBuffer<ui
   return scratch.data();
 }
 
-size_t GemmEngine::fallback_plan_count() const {
-  size_t count = 0;
-  for (const auto& [key, plan] : plans_) count += plan->use_lt ? 0 : 1;
-  return count;
-}
-
 GemmEngine::Plan& GemmEngine::plan_for(const Key& key) {
   auto found = plans_.find(key);
   if (found != plans_.end()) return *found->second;

@@ -161,10 +161,5 @@ Graph::~Graph() {
   if (graph_) FF_CUDA_REPORT(cudaGraphDestroy(graph_));
 }
 void Graph::launch(cudaStream_t stream) const { FF_CUDA_CHECK(cudaGraphLaunch(exec_, stream)); }
-size_t Graph::node_count() const {
-  size_t count = 0;
-  FF_CUDA_CHECK(cudaGraphGetNodes(graph_, nullptr, &count));
-  return count;
-}
 
 }  // namespace ff::cuda

@@ -65,7 +65,6 @@ class MemPool {
   // out of memory, saying how much was asked and is free.
   void* allocate(size_t bytes, cudaStream_t stream);
   void free(void* ptr, cudaStream_t stream) noexcept;
-  int device() const { return device_; }
 
  private:
   cudaMemPool_t pool_ = nullptr;
@@ -160,7 +159,6 @@ class Graph {
   Graph& operator=(const Graph&) = delete;
 
   void launch(cudaStream_t stream) const;
-  size_t node_count() const;
 
  private:
   cudaGraph_t graph_ = nullptr;

@@ -87,8 +87,9 @@ const uint16_t* GemmEngine::to_bf16(const float* x, size_t span, DeviceBuffer<ui
                                     const Lane& lane) {
   if (scratch.size() < span) {
     if (is_capturing(lane.stream)) {
-      throw Error("internal error: the bf16 GEMM scratch would grow while a CUDA graph is being "
-                  "captured; run the work once uncaptured first, or use --graphs off");
+      throw InternalError(
+          "the bf16 GEMM scratch would grow while a CUDA graph is being captured; "
+          "run the work once uncaptured first, or use --graphs off");
     }
     // The old buffer is kept, not freed: a captured graph may hold its address (the training step
     // captured while this lane's scratch was smaller, then an evaluation on the same lane needing
@@ -169,7 +170,7 @@ void GemmEngine::run(const GemmDesc& d, const float* a, const float* b, float* c
   if (d.m <= 0 || d.n <= 0) return;
   const bool has_bias = epilogue != Epilogue::kNone;
   if (has_bias && bias == nullptr) {
-    throw Error("internal error: gemm with a bias epilogue and no bias");
+    throw InternalError("gemm with a bias epilogue and no bias");
   }
   Lane& lane = lanes_.at(static_cast<size_t>(lane_index));
   if (has_bias && alignment_of(bias) < kBiasAlignment) {

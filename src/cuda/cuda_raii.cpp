@@ -188,9 +188,10 @@ Graph::Graph(cudaGraph_t graph) : graph_(graph) {
   if (const size_t memory_nodes = memory_node_count(graph_); memory_nodes > 0) {
     cudaGraphDestroy(graph_);
     graph_ = nullptr;
-    throw Error("internal error: the captured training step allocates or frees device memory (" +
-                std::to_string(memory_nodes) +
-                " memory nodes); allocate in the issued first step instead, or use --graphs off");
+    throw InternalError("the captured training step allocates or frees device memory (" +
+                        std::to_string(memory_nodes) +
+                        " memory nodes); allocate in the issued first step instead, or use "
+                        "--graphs off");
   }
   const cudaError_t status = cudaGraphInstantiate(&exec_, graph_, 0);
   if (status != cudaSuccess) {

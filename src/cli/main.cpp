@@ -227,9 +227,10 @@ int print_devices() {
   std::printf("CUDA backend compiled in: %s\n", ff::cuda_compiled_in() ? "yes" : "no");
   if (devices.empty()) std::printf("no CUDA device: %s\n", why.c_str());
   for (const auto& d : devices) {
-    std::printf("cuda:%d  %s  sm_%d%d  %d SMs  %.1f GiB (%.1f GiB free)\n", d.index,
-                d.name.c_str(), d.major, d.minor, d.multiprocessors,
-                d.total_memory / 1073741824.0, d.free_memory / 1073741824.0);
+    std::printf("cuda:%d  %s  sm_%d%d  %d SMs  %.1f GiB (%.1f GiB free)\n", d.index, d.name.c_str(),
+                d.major, d.minor, d.multiprocessors,
+                static_cast<double>(d.total_memory) / 1073741824.0,
+                static_cast<double>(d.free_memory) / 1073741824.0);
   }
   std::printf("cpu     %s\n", ff::make_cpu_backend()->name().c_str());
   return 0;

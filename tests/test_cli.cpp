@@ -1,15 +1,20 @@
-// The ffcuda command on bad input: one clear line on stderr, non-zero exit, nothing written.
+// The ffcuda command on bad input: one clear line on stderr, exit status 1, nothing written; and
+// the exit status 2 of an internal error.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 
 #include "ff/checkpoint.hpp"
 #include "ff/config.hpp"
+#include "ff/error.hpp"
 #include "test_paths.hpp"
 
 namespace {
@@ -31,7 +36,7 @@ CommandResult run_ffcuda(const std::string& arguments) {
 
 void expect_clean_failure(const std::string& arguments, const std::string& expected) {
   const CommandResult r = run_ffcuda(arguments);
-  EXPECT_NE(r.status, 0) << arguments;
+  EXPECT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 1) << arguments << "\n" << r.output;
   EXPECT_NE(r.output.find(expected), std::string::npos) << arguments << "\n" << r.output;
   EXPECT_NE(r.output.find("ffcuda: error: "), std::string::npos) << r.output;
 }
@@ -53,11 +58,45 @@ TEST(Cli, BadInputGivesOneClearLineAndNonZeroExit) {
 // on that instead.
 void expect_refused_before_data(const std::string& arguments, const std::string& expected) {
   const CommandResult r = run_ffcuda(arguments + " --data-dir /nonexistent/ffcuda-data");
-  EXPECT_NE(r.status, 0) << arguments;
+  EXPECT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 1) << arguments << "\n" << r.output;
   EXPECT_EQ(r.output.rfind("ffcuda: error: ", 0), 0u) << arguments << "\n" << r.output;
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << arguments << "\n" << r.output;
   EXPECT_NE(r.output.find(expected), std::string::npos) << arguments << "\n" << r.output;
   EXPECT_EQ(r.output.find("/nonexistent/ffcuda-data"), std::string::npos) << r.output;
+}
+
+// No input reaches an internal error (each would be a bug), so the mapping main() applies to what
+// escapes the command, ff::error_report, is checked on the exceptions themselves.
+TEST(Cli, AnInternalErrorIsNotTheUsersAndExitsWithStatusTwo) {
+  try {
+    ff::check_invariant(false, "the sizes disagree");
+    ADD_FAILURE() << "check_invariant(false) did not throw";
+  } catch (const ff::Error& e) {
+    ADD_FAILURE() << "an internal error caught as the user's: " << e.what();
+  } catch (const ff::InternalError& e) {
+    const ff::ErrorReport report = ff::error_report(e);
+    EXPECT_EQ(report.exit_status, 2);
+    EXPECT_EQ(report.line.rfind("ffcuda: internal error: the sizes disagree", 0), 0u)
+        << report.line;
+    EXPECT_NE(report.line.find("please report it"), std::string::npos) << report.line;
+  }
+  // An invariant the engine checks: every enum value it holds has a name.
+  EXPECT_THROW(ff::enum_name(static_cast<ff::Algo>(99)), ff::InternalError);
+
+  const ff::ErrorReport other = ff::error_report(std::out_of_range("vector::_M_range_check"));
+  EXPECT_EQ(other.exit_status, 2);
+  EXPECT_EQ(other.line, "ffcuda: internal error: vector::_M_range_check");
+}
+
+TEST(Cli, UserErrorsExitWithStatusOne) {
+  const ff::ErrorReport user = ff::error_report(ff::Error("--batch must be positive"));
+  EXPECT_EQ(user.exit_status, 1);
+  EXPECT_EQ(user.line, "ffcuda: error: --batch must be positive");
+  EXPECT_EQ(ff::error_report(ff::CudaError("cudaMallocAsync failed")).exit_status, 1);
+  const ff::ErrorReport path = ff::error_report(std::filesystem::filesystem_error(
+      "cannot create directory", "/root/out", std::make_error_code(std::errc::permission_denied)));
+  EXPECT_EQ(path.exit_status, 1);
+  EXPECT_NE(path.line.find("check the path and its permissions"), std::string::npos) << path.line;
 }
 
 TEST(Cli, EveryBadOptionIsRefusedInOneLineBeforeAnyData) {

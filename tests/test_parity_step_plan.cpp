@@ -9,8 +9,9 @@
 //   workspace), so a plan's GPU result equals that plan's serial CPU result to fp32 rounding, and
 //   two GPU runs of a plan are bit-identical. (cuBLASLt plans are fixed per shape; the legacy
 //   cublasSgemm fallback promises bitwise reproducibility only with one active stream, so if a
-//   bit-for-bit test fails under overlap/streams, first check GemmEngine::fallback_plan_count():
-//   the 3x40 shapes here are 16-byte aligned and should all get cuBLASLt plans.)
+//   bit-for-bit test fails under overlap/streams, first check whether a GEMM took that fallback
+//   (a GemmEngine plan without use_lt): the 3x40 shapes here are 16-byte aligned and should all
+//   get cuBLASLt plans.)
 // - bf16: the GPU converts operands with the CPU's rounding function (ff/math.hpp), and products
 //   of two bf16 values are exact in fp32, so GPU and CPU emulation differ only in the order of
 //   fp32 accumulation: relative error ~1e-6, far below bf16's own ~4e-3.

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "ff/error.hpp"
 #include "ff/gemm.hpp"
 #include "ff/ops.hpp"
 
@@ -212,7 +213,7 @@ class Array {
   size_t bytes() const { return size_ * sizeof(T); }
 
   void upload(const std::vector<T>& host) {
-    if (host.size() != size_) throw std::logic_error("Array::upload: size mismatch");
+    if (host.size() != size_) throw InternalError("Array::upload: size mismatch");
     if (size_) backend_->copy_to_device(data_, host.data(), bytes());
   }
   std::vector<T> download() const {

@@ -18,6 +18,6 @@ struct BenchConfig {
 
 // Prints a table and returns the JSON record (device, config, step and GEMM times, TFLOP/s,
 // per-phase split, slow evaluation).
-nlohmann::json run_bench(const BenchConfig& config);
+nlohmann::json run_bench(const BenchConfig& bench);
 
 }  // namespace ff

@@ -54,7 +54,7 @@ std::string enum_name(E value) {
   for (const auto& entry : NameTable<E>::entries) {
     if (entry.value == value) return entry.name;
   }
-  throw std::logic_error(std::string("no name for a value of ") + NameTable<E>::option);
+  throw InternalError(std::string("no name for a value of ") + NameTable<E>::option);
 }
 
 }  // namespace ff

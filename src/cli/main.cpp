@@ -1,10 +1,10 @@
-// The ffcuda command. Every ff::Error becomes one line on stderr and exit status 1.
+// The ffcuda command. Every ff::Error becomes one line on stderr and exit status 1; an internal
+// error (ff::InternalError, or any other exception) one line and exit status 2.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -234,17 +234,17 @@ int print_devices() {
   }
   if (devices.empty()) std::printf("no CUDA device: %s\n", why.c_str());
   for (const auto& d : devices) {
-    std::printf("cuda:%d  %s  sm_%d%d  %d SMs  %.1f GiB (%.1f GiB free)\n", d.index,
-                d.name.c_str(), d.major, d.minor, d.multiprocessors,
-                d.total_memory / 1073741824.0, d.free_memory / 1073741824.0);
+    std::printf("cuda:%d  %s  sm_%d%d  %d SMs  %.1f GiB (%.1f GiB free)\n", d.index, d.name.c_str(),
+                d.major, d.minor, d.multiprocessors,
+                static_cast<double>(d.total_memory) / 1073741824.0,
+                static_cast<double>(d.free_memory) / 1073741824.0);
   }
   std::printf("cpu     %s\n", ff::make_cpu_backend()->name().c_str());
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The command; main() turns the exceptions that escape it into a message and an exit status.
+int run_command(int argc, char** argv) {
   // Past a file-size limit (ulimit -f) a write then fails with EFBIG and is reported like a full
   // disk, with the previous checkpoint intact, instead of the process being killed mid-write.
   std::signal(SIGXFSZ, SIG_IGN);
@@ -310,40 +310,41 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return report_parse_error(app, e);
-  } catch (const ff::Error& e) {  // an unknown enum name, from add_enum_option
-    std::cerr << "ffcuda: error: " << e.what() << "\n";
-    return 1;
   }
-  try {
-    if (*devices) return print_devices();
-    if (*train) ff::run_training(train_config);
-    if (*probe) ff::run_probe(probe_request);
-    if (*embed) ff::run_embed(embed_request);
-    if (*bench) ff::run_bench(bench_config);
-    if (*study) {
-      if (!study_run_cell.empty()) return ff::run_study_cell(study_run_cell);
-      if (!study_report_dirs.empty()) {
-        ff::write_study_report(study_report_dirs, study_request.out_dir, study_published);
-        return 0;
-      }
-      study_request.overrides = given_train_options(study_train_options);
-      const int failed = ff::run_study(study_request);
-      if (failed > 0) {
-        std::cerr << "ffcuda: error: " << failed << " study cell" << (failed == 1 ? "" : "s")
-                  << " failed (their errors are in report.md); rerun the same command to retry "
-                     "them\n";
-        return 1;
-      }
+  if (*devices) return print_devices();
+  if (*train) ff::run_training(train_config);
+  if (*probe) ff::run_probe(probe_request);
+  if (*embed) ff::run_embed(embed_request);
+  if (*bench) ff::run_bench(bench_config);
+  if (*study) {
+    if (!study_run_cell.empty()) return ff::run_study_cell(study_run_cell);
+    if (!study_report_dirs.empty()) {
+      ff::write_study_report(study_report_dirs, study_request.out_dir, study_published);
+      return 0;
     }
-    return 0;
-  } catch (const ff::Error& e) {
-    std::cerr << "ffcuda: error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::filesystem::filesystem_error& e) {  // a path the user gave
-    std::cerr << "ffcuda: error: " << e.what() << "; check the path and its permissions\n";
-    return 1;
+    study_request.overrides = given_train_options(study_train_options);
+    const int failed = ff::run_study(study_request);
+    if (failed > 0) {
+      std::cerr << "ffcuda: error: " << failed << " study cell" << (failed == 1 ? "" : "s")
+                << " failed (their errors are in report.md); rerun the same command to retry "
+                   "them\n";
+      return 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Everything that escapes the command, from setting up its options to the work itself (an
+  // unknown enum name from add_enum_option included), ends here: ff/error.hpp says which
+  // exceptions are the user's (status 1) and which are internal errors (status 2).
+  try {
+    return run_command(argc, argv);
   } catch (const std::exception& e) {
-    std::cerr << "ffcuda: internal error: " << e.what() << "\n";
-    return 2;
+    const ff::ErrorReport report = ff::error_report(e);
+    std::cerr << report.line << "\n";
+    return report.exit_status;
   }
 }

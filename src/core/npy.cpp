@@ -18,8 +18,8 @@ uint64_t element_count(const std::vector<uint64_t>& shape) {
 template <class T>
 void write_array(const std::string& path, const char* dtype, const std::vector<T>& values,
                  const std::vector<uint64_t>& shape) {
-  require(element_count(shape) == values.size(),
-          "internal error: " + path + ": the shape does not match the values");
+  check_invariant(element_count(shape) == values.size(),
+                  path + ": the shape does not match the values");
   static_assert(sizeof(T) == 4 || sizeof(T) == 8);
   std::string file = npy_header(dtype, shape);
   const size_t header = file.size();

@@ -159,8 +159,8 @@ void CpuGemm::run_fp32(const GemmDesc& d, const float* a, const float* b, float*
   const dnnl_status_t status =
       dnnl_sgemm(d.trans_b == Trans::kT ? 'T' : 'N', d.trans_a == Trans::kT ? 'T' : 'N', d.n, d.m,
                  d.k, d.alpha, b, d.ldb, a, d.lda, d.beta, c, d.ldc);
-  require(status == dnnl_success, "internal error: oneDNN sgemm failed (status " +
-                                      std::to_string(static_cast<int>(status)) + ")");
+  check_invariant(status == dnnl_success,
+                  "oneDNN sgemm failed (status " + std::to_string(static_cast<int>(status)) + ")");
 }
 
 void CpuGemm::run(const GemmDesc& d, const float* a, const float* b, float* c) {

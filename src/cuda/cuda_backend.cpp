@@ -92,8 +92,9 @@ void CudaBackend::synchronize() {
 
 // ---- lanes and graphs ----
 void CudaBackend::set_lane(int lane) {
-  require(lane >= 0 && lane < kLanes, "internal error: lane " + std::to_string(lane) +
-                                          " does not exist (0.." + std::to_string(kLanes - 1) + ")");
+  check_invariant(lane >= 0 && lane < kLanes, "lane " + std::to_string(lane) +
+                                                  " does not exist (0.." +
+                                                  std::to_string(kLanes - 1) + ")");
   lane_ = lane;
 }
 
@@ -121,7 +122,7 @@ class CudaCapturedWork final : public CapturedWork {
 }  // namespace
 
 std::unique_ptr<CapturedWork> CudaBackend::capture(const std::function<void()>& enqueue) {
-  require(lane_ == 0, "internal error: capture() must start on lane 0");
+  check_invariant(lane_ == 0, "capture() must start on lane 0");
   const cudaStream_t origin = lanes_[0].get();
   // ThreadLocal: this thread's unsafe calls (a synchronisation, a cudaMalloc) fail loudly instead
   // of silently breaking the capture; other threads are not affected.

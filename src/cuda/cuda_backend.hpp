@@ -85,11 +85,6 @@ class CudaBackend final : public Backend {
                     size_t n) override;
   void advance_cursor(StepCursor* cursor) override;
 
-  // For benchmarks and tools (events) that enqueue on the backend's main stream (lane 0).
-  cudaStream_t stream() const { return lanes_[0].get(); }
-  int device() const { return device_; }
-  const cuda::GemmEngine& gemm_engine() const { return gemm_; }
-
  private:
   cudaStream_t current() const { return lanes_[static_cast<size_t>(lane_)].get(); }
 

@@ -2,7 +2,6 @@
 #include "cuda_gemm.hpp"
 
 #include <cstdint>
-#include <type_traits>
 
 #include "ff/error.hpp"
 #include "launch.cuh"
@@ -23,20 +22,6 @@ constexpr int kBiasAlignment = 16;
 // determine expected pointer alignment", cublasLt.h).
 const void* const kBiasAlignmentProbe = reinterpret_cast<const void*>(uintptr_t{kBiasAlignment});
 
-struct DescDeleter {
-  void operator()(cublasLtMatmulDesc_t p) const { cublasLtMatmulDescDestroy(p); }
-};
-struct LayoutDeleter {
-  void operator()(cublasLtMatrixLayout_t p) const { cublasLtMatrixLayoutDestroy(p); }
-};
-struct PreferenceDeleter {
-  void operator()(cublasLtMatmulPreference_t p) const { cublasLtMatmulPreferenceDestroy(p); }
-};
-using DescPtr = std::unique_ptr<std::remove_pointer_t<cublasLtMatmulDesc_t>, DescDeleter>;
-using LayoutPtr = std::unique_ptr<std::remove_pointer_t<cublasLtMatrixLayout_t>, LayoutDeleter>;
-using PreferencePtr =
-    std::unique_ptr<std::remove_pointer_t<cublasLtMatmulPreference_t>, PreferenceDeleter>;
-
 // Largest power of two (<= 16) dividing the address: what the heuristic may assume.
 int alignment_of(const void* ptr) {
   const auto address = reinterpret_cast<uintptr_t>(ptr);
@@ -47,11 +32,8 @@ int alignment_of(const void* ptr) {
 
 cublasOperation_t to_op(int trans) { return trans ? CUBLAS_OP_T : CUBLAS_OP_N; }
 
-LayoutPtr make_layout(cudaDataType_t type, int rows, int cols, int ld) {
-  cublasLtMatrixLayout_t layout = nullptr;
-  FF_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&layout, type, static_cast<uint64_t>(rows),
-                                             static_cast<uint64_t>(cols), ld));
-  return LayoutPtr(layout);
+LtMatrixLayout make_layout(cudaDataType_t type, int rows, int cols, int ld) {
+  return LtMatrixLayout(type, static_cast<uint64_t>(rows), static_cast<uint64_t>(cols), ld);
 }
 
 template <class T>
@@ -74,8 +56,8 @@ bool is_capturing(cudaStream_t stream) {
 
 struct GemmEngine::Plan {
   bool use_lt = false;
-  DescPtr desc;
-  LayoutPtr a, b, c;  // c also describes D: the product is written in place
+  LtMatmulDesc desc;
+  LtMatrixLayout a, b, c;  // c also describes D: the product is written in place
   cublasLtMatmulAlgo_t algo{};
 };
 
@@ -105,8 +87,9 @@ const uint16_t* GemmEngine::to_bf16(const float* x, size_t span, DeviceBuffer<ui
                                     const Lane& lane) {
   if (scratch.size() < span) {
     if (is_capturing(lane.stream)) {
-      throw Error("internal error: the bf16 GEMM scratch would grow while a CUDA graph is being "
-                  "captured; run the work once uncaptured first, or use --graphs off");
+      throw InternalError(
+          "the bf16 GEMM scratch would grow while a CUDA graph is being captured; "
+          "run the work once uncaptured first, or use --graphs off");
     }
     // The old buffer is kept, not freed: a captured graph may hold its address (the training step
     // captured while this lane's scratch was smaller, then an evaluation on the same lane needing
@@ -118,12 +101,6 @@ const uint16_t* GemmEngine::to_bf16(const float* x, size_t span, DeviceBuffer<ui
   return scratch.data();
 }
 
-size_t GemmEngine::fallback_plan_count() const {
-  size_t count = 0;
-  for (const auto& [key, plan] : plans_) count += plan->use_lt ? 0 : 1;
-  return count;
-}
-
 GemmEngine::Plan& GemmEngine::plan_for(const Key& key) {
   auto found = plans_.find(key);
   if (found != plans_.end()) return *found->second;
@@ -133,13 +110,10 @@ GemmEngine::Plan& GemmEngine::plan_for(const Key& key) {
     // bf16 operands, fp32 accumulation (CUBLAS_COMPUTE_32F), fp32 C/D and bias.
     const cudaDataType_t operand_type =
         precision == GemmPrecision::kBf16 ? CUDA_R_16BF : CUDA_R_32F;
-    cublasLtMatmulDesc_t desc = nullptr;
-    FF_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc,
-                                             precision == GemmPrecision::kTf32
-                                                 ? CUBLAS_COMPUTE_32F_FAST_TF32
-                                                 : CUBLAS_COMPUTE_32F,
-                                             CUDA_R_32F));
-    plan->desc = DescPtr(desc);
+    plan->desc = LtMatmulDesc(precision == GemmPrecision::kTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                                : CUBLAS_COMPUTE_32F,
+                              CUDA_R_32F);
+    const cublasLtMatmulDesc_t desc = plan->desc.get();
     set_desc(desc, CUBLASLT_MATMUL_DESC_TRANSA, to_op(key.trans_a));
     set_desc(desc, CUBLASLT_MATMUL_DESC_TRANSB, to_op(key.trans_b));
     const auto epilogue = static_cast<Epilogue>(key.epilogue);
@@ -158,9 +132,8 @@ GemmEngine::Plan& GemmEngine::plan_for(const Key& key) {
                           : make_layout(operand_type, key.k, key.n, key.ldb);
     plan->c = make_layout(CUDA_R_32F, key.m, key.n, key.ldc);
 
-    cublasLtMatmulPreference_t raw_pref = nullptr;
-    FF_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&raw_pref));
-    const PreferencePtr pref(raw_pref);
+    const LtMatmulPreference pref;
+    const cublasLtMatmulPreference_t raw_pref = pref.get();
     set_preference(raw_pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, uint64_t{kWorkspaceBytes});
     set_preference(raw_pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
                    static_cast<uint32_t>(key.align_a));
@@ -197,7 +170,7 @@ void GemmEngine::run(const GemmDesc& d, const float* a, const float* b, float* c
   if (d.m <= 0 || d.n <= 0) return;
   const bool has_bias = epilogue != Epilogue::kNone;
   if (has_bias && bias == nullptr) {
-    throw Error("internal error: gemm with a bias epilogue and no bias");
+    throw InternalError("gemm with a bias epilogue and no bias");
   }
   Lane& lane = lanes_.at(static_cast<size_t>(lane_index));
   if (has_bias && alignment_of(bias) < kBiasAlignment) {

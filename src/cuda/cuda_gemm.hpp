@@ -49,8 +49,6 @@ class GemmEngine {
   // tf32: tensor-core GEMMs (CUBLAS_COMPUTE_32F_FAST_TF32; the fallback's handle in
   // CUBLAS_TF32_TENSOR_OP_MATH). bf16: see above. Part of every plan's key, so plans coexist.
   void set_precision(GemmPrecision precision);
-  size_t plan_count() const { return plans_.size(); }
-  size_t fallback_plan_count() const;  // plans that run cublasSgemm + bias_act
 
  private:
   struct Key {

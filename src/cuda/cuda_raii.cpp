@@ -120,6 +120,49 @@ CublasLtHandle& CublasLtHandle::operator=(CublasLtHandle&& other) noexcept {
   return *this;
 }
 
+// ---- cuBLASLt descriptors ----
+LtMatmulDesc::LtMatmulDesc(cublasComputeType_t compute, cudaDataType_t scale) {
+  FF_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc_, compute, scale));
+}
+LtMatmulDesc::~LtMatmulDesc() {
+  if (desc_) cublasLtMatmulDescDestroy(desc_);
+}
+LtMatmulDesc& LtMatmulDesc::operator=(LtMatmulDesc&& other) noexcept {
+  if (this != &other) {
+    if (desc_) cublasLtMatmulDescDestroy(desc_);
+    desc_ = std::exchange(other.desc_, nullptr);
+  }
+  return *this;
+}
+
+LtMatrixLayout::LtMatrixLayout(cudaDataType_t type, uint64_t rows, uint64_t cols, int64_t ld) {
+  FF_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&layout_, type, rows, cols, ld));
+}
+LtMatrixLayout::~LtMatrixLayout() {
+  if (layout_) cublasLtMatrixLayoutDestroy(layout_);
+}
+LtMatrixLayout& LtMatrixLayout::operator=(LtMatrixLayout&& other) noexcept {
+  if (this != &other) {
+    if (layout_) cublasLtMatrixLayoutDestroy(layout_);
+    layout_ = std::exchange(other.layout_, nullptr);
+  }
+  return *this;
+}
+
+LtMatmulPreference::LtMatmulPreference() {
+  FF_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&preference_));
+}
+LtMatmulPreference::~LtMatmulPreference() {
+  if (preference_) cublasLtMatmulPreferenceDestroy(preference_);
+}
+LtMatmulPreference& LtMatmulPreference::operator=(LtMatmulPreference&& other) noexcept {
+  if (this != &other) {
+    if (preference_) cublasLtMatmulPreferenceDestroy(preference_);
+    preference_ = std::exchange(other.preference_, nullptr);
+  }
+  return *this;
+}
+
 namespace {
 
 // Memory nodes in a captured step mean something called cudaMallocAsync/cudaFreeAsync inside it:
@@ -145,9 +188,10 @@ Graph::Graph(cudaGraph_t graph) : graph_(graph) {
   if (const size_t memory_nodes = memory_node_count(graph_); memory_nodes > 0) {
     cudaGraphDestroy(graph_);
     graph_ = nullptr;
-    throw Error("internal error: the captured training step allocates or frees device memory (" +
-                std::to_string(memory_nodes) +
-                " memory nodes); allocate in the issued first step instead, or use --graphs off");
+    throw InternalError("the captured training step allocates or frees device memory (" +
+                        std::to_string(memory_nodes) +
+                        " memory nodes); allocate in the issued first step instead, or use "
+                        "--graphs off");
   }
   const cudaError_t status = cudaGraphInstantiate(&exec_, graph_, 0);
   if (status != cudaSuccess) {
@@ -161,10 +205,5 @@ Graph::~Graph() {
   if (graph_) FF_CUDA_REPORT(cudaGraphDestroy(graph_));
 }
 void Graph::launch(cudaStream_t stream) const { FF_CUDA_CHECK(cudaGraphLaunch(exec_, stream)); }
-size_t Graph::node_count() const {
-  size_t count = 0;
-  FF_CUDA_CHECK(cudaGraphGetNodes(graph_, nullptr, &count));
-  return count;
-}
 
 }  // namespace ff::cuda

@@ -1,9 +1,16 @@
 // Move-only owners of CUDA resources (docs/layout.md: "no globals, no work on the default
 // stream"). Each releases its resource exactly once; a moved-from object owns nothing. Destructors
 // never throw: a failure there is reported on stderr (the process is usually unwinding already).
+//
+// Every CUDA, cuBLAS and cuBLASLt resource in src/cuda is owned by one of these hand-written
+// classes, not by std::unique_ptr with a custom deleter: most owners are more than a pointer and a
+// release call (a stream created with flags, a pool that allocates, a buffer that remembers its
+// pool and stream, a graph and its executable instance), and one style keeps every resource's
+// creation, release and error reporting in this file, each behind a named type.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 
 #include "cuda_check.hpp"
@@ -65,7 +72,6 @@ class MemPool {
   // out of memory, saying how much was asked and is free.
   void* allocate(size_t bytes, cudaStream_t stream);
   void free(void* ptr, cudaStream_t stream) noexcept;
-  int device() const { return device_; }
 
  private:
   cudaMemPool_t pool_ = nullptr;
@@ -147,6 +153,58 @@ class CublasLtHandle {
   cublasLtHandle_t handle_ = nullptr;
 };
 
+// cuBLASLt's descriptors of a GEMM plan: the operation (compute and scale types), one matrix's
+// layout, and the preferences of the algorithm search. A default-constructed descriptor owns
+// nothing (a plan that runs without Lt has none).
+class LtMatmulDesc {
+ public:
+  LtMatmulDesc() = default;
+  LtMatmulDesc(cublasComputeType_t compute, cudaDataType_t scale);
+  ~LtMatmulDesc();
+  LtMatmulDesc(LtMatmulDesc&& other) noexcept : desc_(std::exchange(other.desc_, nullptr)) {}
+  LtMatmulDesc& operator=(LtMatmulDesc&& other) noexcept;
+  LtMatmulDesc(const LtMatmulDesc&) = delete;
+  LtMatmulDesc& operator=(const LtMatmulDesc&) = delete;
+
+  cublasLtMatmulDesc_t get() const { return desc_; }
+
+ private:
+  cublasLtMatmulDesc_t desc_ = nullptr;
+};
+
+class LtMatrixLayout {
+ public:
+  LtMatrixLayout() = default;
+  LtMatrixLayout(cudaDataType_t type, uint64_t rows, uint64_t cols, int64_t ld);
+  ~LtMatrixLayout();
+  LtMatrixLayout(LtMatrixLayout&& other) noexcept
+      : layout_(std::exchange(other.layout_, nullptr)) {}
+  LtMatrixLayout& operator=(LtMatrixLayout&& other) noexcept;
+  LtMatrixLayout(const LtMatrixLayout&) = delete;
+  LtMatrixLayout& operator=(const LtMatrixLayout&) = delete;
+
+  cublasLtMatrixLayout_t get() const { return layout_; }
+
+ private:
+  cublasLtMatrixLayout_t layout_ = nullptr;
+};
+
+class LtMatmulPreference {
+ public:
+  LtMatmulPreference();
+  ~LtMatmulPreference();
+  LtMatmulPreference(LtMatmulPreference&& other) noexcept
+      : preference_(std::exchange(other.preference_, nullptr)) {}
+  LtMatmulPreference& operator=(LtMatmulPreference&& other) noexcept;
+  LtMatmulPreference(const LtMatmulPreference&) = delete;
+  LtMatmulPreference& operator=(const LtMatmulPreference&) = delete;
+
+  cublasLtMatmulPreference_t get() const { return preference_; }
+
+ private:
+  cublasLtMatmulPreference_t preference_ = nullptr;
+};
+
 // A captured CUDA graph and its executable instance (instantiated once, launched many times).
 class Graph {
  public:
@@ -160,7 +218,6 @@ class Graph {
   Graph& operator=(const Graph&) = delete;
 
   void launch(cudaStream_t stream) const;
-  size_t node_count() const;
 
  private:
   cudaGraph_t graph_ = nullptr;

@@ -14,7 +14,7 @@
 namespace ff {
 namespace {
 
-constexpr size_t kPixels = 3 * 32 * 32;
+constexpr size_t kPixels = size_t{3} * 32 * 32;
 constexpr size_t kRecord = 1 + kPixels;
 constexpr int kNumClasses = 10;
 const char* const kFixHint =

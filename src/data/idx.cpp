@@ -35,7 +35,7 @@ std::string resolve_path(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::is_regular_file(path, ec)) return path;
-  const std::string twin =
+  std::string twin =  // not const: moved out on return
       ends_with(path, ".gz") ? path.substr(0, path.size() - 3) : path + ".gz";
   if (fs::is_regular_file(twin, ec)) return twin;
   throw Error("IDX file " + path + " not found (nor " + twin +

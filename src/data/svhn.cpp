@@ -196,7 +196,7 @@ void check_matrix(const ElementStart& start, bool big_endian, const std::string&
   if (flags.type != 6 || flags.bytes != 8 || !numeric || (flag_word & 0x0800u) != 0)
     throw corrupt(path, "not an SVHN file (a variable that is not a real numeric matrix)");
   const ElementReader::Tag dims = reader.next();
-  if (dims.type != 5 || dims.bytes < 8 || dims.bytes > 4 * 8 || dims.bytes % 4 != 0)
+  if (dims.type != 5 || dims.bytes < 8 || dims.bytes > uint64_t{4} * 8 || dims.bytes % 4 != 0)
     throw corrupt(path, "not an SVHN file (a matrix of an unexpected rank)");
   uint64_t elements = 1;
   for (uint64_t d = 0; d < dims.bytes / 4; ++d) {
@@ -504,8 +504,11 @@ ImageSet read_in_child(const std::string& path, uint64_t file_size) {
   if (reply.size() != sizeof count + count * (1 + kPixels))
     throw Error("SVHN file " + path + ": the reader's reply is incomplete; " + kFixHint);
   set.count = count;
-  set.labels.assign(reply.begin() + sizeof count, reply.begin() + sizeof count + count);
-  set.images.assign(reply.begin() + sizeof count + count, reply.end());
+  // count fits: the reply's size was just checked against it.
+  const auto labels = reply.begin() + static_cast<std::ptrdiff_t>(sizeof count);
+  const auto images = labels + static_cast<std::ptrdiff_t>(count);
+  set.labels.assign(labels, images);
+  set.images.assign(images, reply.end());
   return set;
 }
 

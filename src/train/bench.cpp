@@ -35,7 +35,8 @@ Stats stats_of(std::vector<double> samples) {
   std::sort(samples.begin(), samples.end());
   double sum = 0;
   for (double s : samples) sum += s;
-  return {samples[samples.size() / 2], samples.front(), samples.back(), sum / samples.size()};
+  return {samples[samples.size() / 2], samples.front(), samples.back(),
+          sum / static_cast<double>(samples.size())};
 }
 
 // Seconds of each of `n` calls of `work`, from the backend's time marks around it (CUDA events on
@@ -144,7 +145,7 @@ nlohmann::json run_bench(const BenchConfig& bench) {
   require(bench.eval_images >= 0, "--eval-images must be >= 0 (0: no evaluation timing)");
   TrainConfig config = bench.train;
   validate_config(config);
-  const size_t steps = static_cast<size_t>(bench.warmup + bench.iterations);
+  const size_t steps = static_cast<size_t>(bench.warmup) + static_cast<size_t>(bench.iterations);
   const Dataset data = synthetic_dataset(config.dataset, steps * config.batch,
                                          static_cast<size_t>(bench.eval_images));
   std::unique_ptr<Backend> device = make_backend(enum_name(config.device));

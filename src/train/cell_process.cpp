@@ -16,7 +16,8 @@
 
 #include "ff/error.hpp"
 
-extern char** environ;
+// POSIX has the program declare environ itself (glibc's unistd.h does only under _GNU_SOURCE).
+extern char** environ;  // NOLINT(readability-redundant-declaration)
 
 namespace ff::study {
 namespace {
@@ -45,12 +46,14 @@ std::vector<std::string> child_environment(
     variables[name] = value;
   }
   std::vector<std::string> environment;
+  environment.reserve(order.size());
   for (const std::string& name : order) environment.push_back(name + "=" + variables[name]);
   return environment;
 }
 
 std::vector<char*> pointers(std::vector<std::string>& strings) {
   std::vector<char*> result;
+  result.reserve(strings.size() + 1);
   for (std::string& s : strings) result.push_back(s.data());
   result.push_back(nullptr);
   return result;

@@ -102,7 +102,7 @@ double Evaluator::evaluate_head(const ResidentSplit& split, uint64_t seed) {
 
 double Evaluator::evaluate_tracker(const ResidentSplit& split) {
   NvtxRange range("evaluate-tracker");
-  require(model_.has_tracker(), "internal error: no classifier trained alongside (--track-linear)");
+  check_invariant(model_.has_tracker(), "no classifier trained alongside (--track-linear)");
   const Mlp& network = model_.network();
   Mlp& classifier = model_.tracker();
   const int features = classifier.in_width(0), classes = classifier.out_width(0);

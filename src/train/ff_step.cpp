@@ -53,6 +53,7 @@ class FfStep final : public TrainingStep {
   void enqueue_gradients(const BatchSpec& spec, float* loss_sums, PhaseTimes* times) override;
   std::vector<int> loss_slots() const override {
     std::vector<int> slots;
+    slots.reserve(static_cast<size_t>(network_.num_layers()));
     for (int l = 0; l < network_.num_layers(); ++l) slots.push_back(l);
     return slots;
   }

@@ -12,7 +12,7 @@ namespace {
 
 // The classifier's input width; the model must have one.
 int tracker_features(Model& model) {
-  require(model.has_tracker(), "internal error: a LinearTracker for a model without a tracker");
+  check_invariant(model.has_tracker(), "a LinearTracker for a model without a tracker");
   return model.tracker().in_width(0);
 }
 
@@ -47,8 +47,8 @@ LinearTracker::LinearTracker(Backend& backend, const TrainConfig& config, Model&
 }
 
 void LinearTracker::begin_epoch(int steps) {
-  require(static_cast<size_t>(steps) == schedule_.size(),
-          "internal error: the tracker's schedule is sized for another epoch length");
+  check_invariant(static_cast<size_t>(steps) == schedule_.size(),
+                  "the tracker's schedule is sized for another epoch length");
   schedule_.upload(model_.tracker_optimizer().schedule(steps));
 }
 

@@ -24,12 +24,14 @@ std::vector<float> init_parameters(const std::vector<int>& dims, uint64_t seed) 
     // Box-Muller: each Philox block of four words gives four normals.
     for (size_t i = 0; i < weights; i += 4) {
       const Philox4 w = random_words(seed, l, static_cast<uint32_t>(i / 4), RandomPurpose::kInit);
-      for (int pair = 0; pair < 2; ++pair) {
+      for (size_t pair = 0; pair < 2; ++pair) {
         const double radius = std::sqrt(-2.0 * std::log(uniform_float(w.v[2 * pair])));
         const double angle = 6.283185307179586 * uniform_float(w.v[2 * pair + 1]);
-        if (i + 2 * pair < weights) params[offset + i + 2 * pair] = radius * std::cos(angle) * stddev;
+        if (i + 2 * pair < weights) {
+          params[offset + i + 2 * pair] = static_cast<float>(radius * std::cos(angle) * stddev);
+        }
         if (i + 2 * pair + 1 < weights) {
-          params[offset + i + 2 * pair + 1] = radius * std::sin(angle) * stddev;
+          params[offset + i + 2 * pair + 1] = static_cast<float>(radius * std::sin(angle) * stddev);
         }
       }
     }

@@ -48,8 +48,8 @@ StepRunner::StepRunner(Backend& backend, const TrainConfig& config, Model& model
   if (model.optimizer().is_adam()) {
     adam_schedule_ = Array<AdamScalars>(backend, static_cast<size_t>(steps_per_epoch()));
   }
-  require(!hard_negatives_ || tracker_ != nullptr,
-          "internal error: hard negatives without the classifier trained alongside");
+  check_invariant(!hard_negatives_ || tracker_ != nullptr,
+                  "hard negatives without the classifier trained alongside");
 }
 
 int StepRunner::steps_per_epoch() const { return static_cast<int>(train_.count / batch_); }
@@ -79,9 +79,9 @@ void StepRunner::begin_epoch(int epoch) {
   epoch_order_.upload(shuffled_order(train_.count, seed_, static_cast<uint64_t>(epoch)));
   if (model_.optimizer().is_adam()) {
     // One schedule serves the head too: same settings, and both count every step.
-    require(!model_.has_head() ||
-                model_.head_optimizer().steps_taken() == model_.optimizer().steps_taken(),
-            "internal error: the head's optimiser is not at the network's step");
+    check_invariant(!model_.has_head() ||
+                        model_.head_optimizer().steps_taken() == model_.optimizer().steps_taken(),
+                    "the head's optimiser is not at the network's step");
     adam_schedule_.upload(model_.optimizer().schedule(steps_per_epoch()));
   }
   if (tracker_) tracker_->begin_epoch(steps_per_epoch());
@@ -119,8 +119,8 @@ void StepRunner::train_step(int epoch, int step) {
     } else {
       if (!step_graph_) {
         step_graph_ = backend_.capture([this] { enqueue_step(); });
-        require(step_graph_ != nullptr, "internal error: --graphs on with a backend that cannot "
-                                        "capture (" + backend_.name() + ")");
+        check_invariant(step_graph_ != nullptr,
+                        "--graphs on with a backend that cannot capture (" + backend_.name() + ")");
       }
       step_graph_->replay();
     }

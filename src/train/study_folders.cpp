@@ -34,7 +34,7 @@ CellState read_cell(const std::string& dir, const json& meta) {
 
 json read_study_of(const std::vector<std::string>& dirs) {
   require(!dirs.empty(), "--report needs the study's folder (or the folders of its shards)");
-  const json first = read_json_file(dirs.front() + "/study.json");
+  json first = read_json_file(dirs.front() + "/study.json");  // not const: moved out on return
   require(first.is_object() && first.contains("settings") && first.contains("cells"),
           dirs.front() + "/study.json is not a study's; is this a study folder?");
   for (size_t i = 1; i < dirs.size(); ++i) {

@@ -34,7 +34,7 @@ std::string first_difference(const nlohmann::json& ours, const nlohmann::json& t
     for (const auto& [key, value] : ours.items()) {
       const std::string path = prefix.empty() ? key : prefix + "." + key;
       if (!theirs.contains(key)) return path + " is new";
-      const std::string difference =
+      std::string difference =  // not const: moved out on return
           first_difference(value, theirs.at(key), ours_label, theirs_label, path);
       if (!difference.empty()) return difference;
     }

@@ -30,6 +30,7 @@ const std::vector<std::pair<std::string, std::string>> kColumns = {
     {"mnist", "MNIST"}, {"fashion-mnist", "F-MNIST"}, {"svhn", "SVHN"}, {"cifar10", "CIFAR-10"}};
 const std::vector<std::string> kPretextTasks = {"rotation", "flip-hv", "flip-h", "jigsaw"};
 
+// NOLINTBEGIN(bugprone-suspicious-missing-comma): Table 2's title is split over two lines.
 const char* const kTableTitles[] = {
     "",
     "Table 1: accuracy on the pretext task itself (FF: slow method; BP: its head)",
@@ -37,6 +38,7 @@ const char* const kTableTitles[] = {
     "classification)",
     "Table 3: backprop with different losses",
     "Table 4: FF slow accuracy on the task, each layer scored alone"};
+// NOLINTEND(bugprone-suspicious-missing-comma)
 
 // Config keys that change how fast a run is, not what it computes (or where it reads).
 const std::set<std::string> kEngineKeys = {"dataset", "task", "algo", "data_dir", "device",

@@ -13,7 +13,7 @@ std::unique_ptr<TrainingStep> make_training_step(Backend& backend, const TrainCo
     case Algo::kBpGoodnessLast:
     case Algo::kBpGoodnessAll: return make_bp_step(backend, config, model, num_labels);
   }
-  throw std::logic_error("make_training_step: no step for this algorithm");
+  throw InternalError("make_training_step: no step for this algorithm");
 }
 
 bool layer_has_loss(Algo algo, int layer, int num_layers) {

@@ -17,8 +17,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
   const size_t split = std::min<size_t>((size_t{data[0]} << 8 | data[1]), size - 2);
-  const std::string images =
-      ff::fuzz::write_scratch("images" FF_FUZZ_SUFFIX, data + 2, split);
+  const std::string images = ff::fuzz::write_scratch("images" FF_FUZZ_SUFFIX, data + 2, split);
   const std::string labels =
       ff::fuzz::write_scratch("labels" FF_FUZZ_SUFFIX, data + 2 + split, size - 2 - split);
   try {

@@ -53,8 +53,9 @@ Bytes pair(const Bytes& images, const Bytes& labels) {
 
 void write(const std::filesystem::path& path, const Bytes& bytes) {
   std::filesystem::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                              static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 }
 
 Bytes text(uint8_t selector, const std::string& body) {
@@ -106,8 +107,11 @@ int main(int argc, char** argv) {
   checkpoint.tensors.push_back({"layers.0.bias", {2}, {0.5f, -0.5f}});
   ff::TrainConfig config;
   config.layers_spec = "2x8";
-  checkpoint.metadata = {{"schema", "1"}, {"config", ff::config_to_json(config).dump()},
-                         {"next_epoch", "1"}, {"optimizer_steps", "10"}, {"dims", "784,8,8"}};
+  checkpoint.metadata = {{"schema", "1"},
+                         {"config", ff::config_to_json(config).dump()},
+                         {"next_epoch", "1"},
+                         {"optimizer_steps", "10"},
+                         {"dims", "784,8,8"}};
   std::filesystem::create_directories(dir / "checkpoint");
   ff::save_checkpoint((dir / "checkpoint" / "tiny.safetensors").string(), checkpoint);
 
@@ -135,15 +139,19 @@ int main(int argc, char** argv) {
       ++failures;
     }
   };
-  expect_read("idx", [&] { ff::read_idx_pair((check / "images").string(), (check / "labels").string()); });
+  expect_read("idx",
+              [&] { ff::read_idx_pair((check / "images").string(), (check / "labels").string()); });
   expect_read("idx_gz", [&] {
     ff::read_idx_pair((check / "images.gz").string(), (check / "labels.gz").string());
   });
-  expect_read("cifar10", [&] { ff::read_cifar10_batches({(dir / "cifar10" / "two-records").string()}); });
-  expect_read("svhn (compressed)", [&] { ff::read_svhn_mat((dir / "svhn" / "compressed.mat").string()); });
+  expect_read("cifar10",
+              [&] { ff::read_cifar10_batches({(dir / "cifar10" / "two-records").string()}); });
+  expect_read("svhn (compressed)",
+              [&] { ff::read_svhn_mat((dir / "svhn" / "compressed.mat").string()); });
   expect_read("svhn (plain)", [&] { ff::read_svhn_mat((dir / "svhn" / "plain.mat").string()); });
   expect_read("checkpoint", [&] {
-    const ff::Checkpoint loaded = ff::load_checkpoint((dir / "checkpoint" / "tiny.safetensors").string());
+    const ff::Checkpoint loaded =
+        ff::load_checkpoint((dir / "checkpoint" / "tiny.safetensors").string());
     ff::validate_config(ff::config_from_json(nlohmann::json::parse(loaded.metadata.at("config"))));
   });
   std::filesystem::remove_all(check);

@@ -23,8 +23,8 @@ __global__ void hard_negative_labels_kernel(BatchSpec batch_spec, const float* l
 void launch_hard_negative_labels(const BatchSpec& spec, const float* logits, int classes,
                                  int32_t* out, cudaStream_t stream) {
   if (spec.batch <= 0) return;
-  hard_negative_labels_kernel<<<element_blocks(static_cast<size_t>(spec.batch)), kElementThreads,
-                                0, stream>>>(spec, logits, classes, out);
+  hard_negative_labels_kernel<<<element_blocks(static_cast<size_t>(spec.batch)), kElementThreads, 0,
+                                stream>>>(spec, logits, classes, out);
   FF_CHECK_LAUNCH("hard_negative_labels_kernel", stream);
 }
 

@@ -21,8 +21,8 @@ __global__ void peer_norm_means_kernel(PeerNormSpec spec, const float* h, float*
   if (j >= spec.width) return;
   float sum = 0.0f;
   for (int b = 0; b < spec.pairs; ++b) sum += h[static_cast<size_t>(b) * spec.width + j];
-  running_mean[j] = peer_norm_running_mean(spec.momentum, running_mean[j],
-                                           sum / static_cast<float>(spec.pairs));
+  running_mean[j] =
+      peer_norm_running_mean(spec.momentum, running_mean[j], sum / static_cast<float>(spec.pairs));
 }
 
 __global__ void peer_norm_grad_kernel(PeerNormSpec spec, const float* h, const float* running_mean,
@@ -47,7 +47,8 @@ __global__ void peer_norm_grad_kernel(PeerNormSpec spec, const float* h, const f
 void launch_peer_norm(const PeerNormSpec& spec, const float* h, float* running_mean, float* dz,
                       cudaStream_t stream) {
   if (spec.pairs <= 0 || spec.width <= 0) return;
-  const unsigned unit_blocks = static_cast<unsigned>((spec.width + kElementThreads - 1) / kElementThreads);
+  const unsigned unit_blocks =
+      static_cast<unsigned>((spec.width + kElementThreads - 1) / kElementThreads);
   peer_norm_means_kernel<<<unit_blocks, kElementThreads, 0, stream>>>(spec, h, running_mean);
   FF_CHECK_LAUNCH("peer_norm_means_kernel", stream);
   peer_norm_grad_kernel<<<static_cast<unsigned>(spec.pairs), kRowThreads, 0, stream>>>(

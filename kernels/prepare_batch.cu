@@ -59,7 +59,8 @@ __global__ void prepare_batch_kernel(BatchSpec batch_spec, float* out, int32_t* 
   if (threadIdx.x == 0) {
     draw = draw_for_batch(spec, sample, index);
     label = row_label(spec.mode, spec.batch, row, draw);
-    if (task_labels != nullptr && row < spec.batch) task_labels[row] = output_label(spec, index, draw);
+    if (task_labels != nullptr && row < spec.batch)
+      task_labels[row] = output_label(spec, index, draw);
   }
   __syncthreads();
   const int pixels = spec.channels * spec.height * spec.width;

@@ -61,7 +61,7 @@ inline Bytes cifar_records(size_t n, size_t first_label) {
 // SVHN as MATLAB writes it: X(r,c,ch,n) at r + 32c + 1024ch + 3072n, y an [N,1] column.
 // x_dims other than {32,32,3,N} make a wrong-shape X (all zeros).
 inline void write_svhn(const std::string& path, std::vector<size_t> x_dims, std::vector<double> y,
-                bool y_as_double = false, bool write_y = true) {
+                       bool y_as_double = false, bool write_y = true) {
   const size_t n = x_dims.size() == 4 ? x_dims[3] : 0;
   const Bytes row_major = planes(n, 3, 32, 32);
   Bytes x(32 * 32 * 3 * std::max<size_t>(n, 1), 0);
@@ -99,7 +99,8 @@ inline void write_cifar10_folder(const std::string& dir, size_t per_batch, size_
 // An SVHN folder (train_32x32.mat, test_32x32.mat), labels 1..10 as SVHN stores them (10 is 0).
 inline void write_svhn_folder(const std::string& dir, size_t train, size_t test) {
   std::filesystem::create_directories(dir);
-  for (const auto& [name, count] : {std::pair<const char*, size_t>{"train", train}, {"test", test}}) {
+  for (const auto& [name, count] :
+       {std::pair<const char*, size_t>{"train", train}, {"test", test}}) {
     std::vector<double> y;
     for (size_t i = 0; i < count; ++i) y.push_back(static_cast<double>(i % 10 + 1));
     write_svhn(dir + "/" + name + "_32x32.mat", {32, 32, 3, count}, y);

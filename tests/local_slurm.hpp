@@ -32,12 +32,13 @@ class LocalSlurm {
   // Why this machine cannot run one ("" when it can).
   static std::string why_unavailable() {
     if (::geteuid() != 0) return "a local slurmctld and slurmd need root";
-    for (const char* program : {"/usr/sbin/munged", "/usr/sbin/slurmctld", "/usr/sbin/slurmd",
-                                "/usr/bin/sbatch", "/usr/bin/scontrol", "/usr/bin/sinfo",
-                                "/usr/bin/scancel"}) {
+    for (const char* program :
+         {"/usr/sbin/munged", "/usr/sbin/slurmctld", "/usr/sbin/slurmd", "/usr/bin/sbatch",
+          "/usr/bin/scontrol", "/usr/bin/sinfo", "/usr/bin/scancel"}) {
       if (::access(program, X_OK) != 0) {
-        return std::string(program) + " not found: slurm-wlm and munge are not installed "
-                                      "(tools/setup.sh installs them)";
+        return std::string(program) +
+               " not found: slurm-wlm and munge are not installed "
+               "(tools/setup.sh installs them)";
       }
     }
     return "";
@@ -54,13 +55,14 @@ class LocalSlurm {
                                       fs::perms::others_exec);
     write_key(dir_ / "munge.key");
     write_conf();
-    daemons_.push_back(start({"/usr/sbin/munged", "-F", "-S", path("run/munge.sock"),
-                              "--key-file=" + path("munge.key"), "--log-file=" + path("log/munged.log"),
-                              "--pid-file=" + path("run/munged.pid"),
-                              "--seed-file=" + path("munged.seed")},
-                             path("log/munged.out")));
+    daemons_.push_back(
+        start({"/usr/sbin/munged", "-F", "-S", path("run/munge.sock"),
+               "--key-file=" + path("munge.key"), "--log-file=" + path("log/munged.log"),
+               "--pid-file=" + path("run/munged.pid"), "--seed-file=" + path("munged.seed")},
+              path("log/munged.out")));
     wait_for([&] { return fs::exists(dir_ / "run" / "munge.sock"); }, 10);
-    daemons_.push_back(start({"/usr/sbin/slurmctld", "-D", "-f", conf()}, path("log/slurmctld.out")));
+    daemons_.push_back(
+        start({"/usr/sbin/slurmctld", "-D", "-f", conf()}, path("log/slurmctld.out")));
     daemons_.push_back(start({"/usr/sbin/slurmd", "-D", "-f", conf()}, path("log/slurmd.out")));
   }
 
@@ -80,9 +82,8 @@ class LocalSlurm {
 
   // Waits until the node is idle (registered, nothing running); false after `seconds`.
   bool wait_until_ready(double seconds) const {
-    return wait_for(
-        [&] { return run_shell(client() + "sinfo -h -o %T").output.find("idle") == 0; },
-        seconds);
+    return wait_for([&] { return run_shell(client() + "sinfo -h -o %T").output.find("idle") == 0; },
+                    seconds);
   }
 
   // A job's state (COMPLETED, RUNNING, PENDING, FAILED...), "" when slurmctld does not know it.
@@ -158,25 +159,27 @@ class LocalSlurm {
     int ctld_port = free_port(), slurmd_port = free_port();
     while (slurmd_port == ctld_port) slurmd_port = free_port();
     const long cpus = std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
-    std::ofstream(conf())
-        << "ClusterName=ffcudatest\n"
-        << "SlurmctldHost=" << node << "(127.0.0.1)\n"
-        << "SlurmctldPort=" << ctld_port << "\nSlurmdPort=" << slurmd_port << "\n"
-        << "SlurmUser=root\nSlurmdUser=root\n"
-        << "AuthType=auth/munge\nCredType=cred/munge\n"
-        << "AuthInfo=socket=" << path("run/munge.sock") << "\n"
-        << "StateSaveLocation=" << path("state") << "\nSlurmdSpoolDir=" << path("spool") << "\n"
-        << "SlurmctldPidFile=" << path("run/slurmctld.pid") << "\n"
-        << "SlurmdPidFile=" << path("run/slurmd.pid") << "\n"
-        << "SlurmctldLogFile=" << path("log/slurmctld.log") << "\n"
-        << "SlurmdLogFile=" << path("log/slurmd.log") << "\n"
-        << "ProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\n"
-        << "SelectType=select/cons_tres\nSelectTypeParameters=CR_CPU\n"
-        << "SchedulerType=sched/builtin\nReturnToService=2\nMpiDefault=none\n"
-        << "JobCompType=jobcomp/none\nJobAcctGatherType=jobacct_gather/none\n"
-        << "AccountingStorageType=accounting_storage/none\nMailProg=/bin/true\n"
-        << "NodeName=" << node << " NodeAddr=127.0.0.1 CPUs=" << cpus << " State=UNKNOWN\n"
-        << "PartitionName=ffcudatest Nodes=" << node << " Default=YES MaxTime=INFINITE State=UP\n";
+    std::ofstream(conf()) << "ClusterName=ffcudatest\n"
+                          << "SlurmctldHost=" << node << "(127.0.0.1)\n"
+                          << "SlurmctldPort=" << ctld_port << "\nSlurmdPort=" << slurmd_port << "\n"
+                          << "SlurmUser=root\nSlurmdUser=root\n"
+                          << "AuthType=auth/munge\nCredType=cred/munge\n"
+                          << "AuthInfo=socket=" << path("run/munge.sock") << "\n"
+                          << "StateSaveLocation=" << path("state")
+                          << "\nSlurmdSpoolDir=" << path("spool") << "\n"
+                          << "SlurmctldPidFile=" << path("run/slurmctld.pid") << "\n"
+                          << "SlurmdPidFile=" << path("run/slurmd.pid") << "\n"
+                          << "SlurmctldLogFile=" << path("log/slurmctld.log") << "\n"
+                          << "SlurmdLogFile=" << path("log/slurmd.log") << "\n"
+                          << "ProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\n"
+                          << "SelectType=select/cons_tres\nSelectTypeParameters=CR_CPU\n"
+                          << "SchedulerType=sched/builtin\nReturnToService=2\nMpiDefault=none\n"
+                          << "JobCompType=jobcomp/none\nJobAcctGatherType=jobacct_gather/none\n"
+                          << "AccountingStorageType=accounting_storage/none\nMailProg=/bin/true\n"
+                          << "NodeName=" << node << " NodeAddr=127.0.0.1 CPUs=" << cpus
+                          << " State=UNKNOWN\n"
+                          << "PartitionName=ffcudatest Nodes=" << node
+                          << " Default=YES MaxTime=INFINITE State=UP\n";
   }
 
   // A daemon in the foreground, its output in `log`.
@@ -204,10 +207,12 @@ class LocalSlurm {
   static void stop(pid_t pid) {
     if (pid <= 0) return;
     ::kill(pid, SIGTERM);
-    const bool ended = wait_for([&] {
-      int status = 0;
-      return ::waitpid(pid, &status, WNOHANG) == pid;
-    }, 10);
+    const bool ended = wait_for(
+        [&] {
+          int status = 0;
+          return ::waitpid(pid, &status, WNOHANG) == pid;
+        },
+        10);
     if (!ended) {
       ::kill(pid, SIGKILL);
       int status = 0;

@@ -26,8 +26,9 @@ namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
 
 void write(const fs::path& path, const Bytes& bytes) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                              static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 }
 
 // An MNIST folder of `count` 28x28 images, labels i % 10, optionally damaged.
@@ -175,7 +176,8 @@ TEST_F(BadInputs, EachIsOneClearLineANonZeroExitAndNothingWritten) {
       // A folder no one can create, not even root (these tests may run as root).
       {"train" + mnist + " --out /proc/ffcuda-unwritable", "/proc/ffcuda-unwritable"},
       {"train" + mnist + " --save " + dir("a_file") + "/run.safetensors" + out, "is a file"},
-      {"probe --device cpu --checkpoint " + dir("missing.safetensors") + out, "missing.safetensors"},
+      {"probe --device cpu --checkpoint " + dir("missing.safetensors") + out,
+       "missing.safetensors"},
       {"probe --device cpu --checkpoint " + dir("newer.safetensors") + out, "schema version"},
       {"embed --device cpu --checkpoint " + dir("good.safetensors") + " --label 99 --out " +
            dir("never"),
@@ -210,7 +212,8 @@ TEST_F(BadInputs, EachIsOneClearLineANonZeroExitAndNothingWritten) {
     const Outcome r = run(c.arguments);
     EXPECT_NE(r.status, 0) << c.arguments;
     EXPECT_EQ(r.output.rfind("ffcuda: error: ", 0), 0u) << c.arguments << "\n" << r.output;
-    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << c.arguments << "\n" << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << c.arguments << "\n"
+                                                                     << r.output;
     EXPECT_NE(r.output.find(c.expected), std::string::npos)
         << c.arguments << "\nexpected '" << c.expected << "' in: " << r.output;
     EXPECT_EQ(snapshot(root_), before) << c.arguments << ": the file system changed";

@@ -20,15 +20,19 @@ Dataset mnist_shaped(size_t count) {
   Dataset d = dataset_layout("mnist");
   for (ImageSet* set : {&d.train, &d.test}) {
     set->count = count;
-    for (size_t i = 0; i < count * d.pixels(); ++i) set->images.push_back(static_cast<uint8_t>(i * 37));
+    for (size_t i = 0; i < count * d.pixels(); ++i)
+      set->images.push_back(static_cast<uint8_t>(i * 37));
     for (size_t i = 0; i < count; ++i) set->labels.push_back(static_cast<uint8_t>(i % 10));
   }
   return d;
 }
 
 nlohmann::json gemm_json(const RecordedGemm& g) {
-  return {{"m", g.desc.m}, {"n", g.desc.n}, {"k", g.desc.k},
-          {"trans_a", g.desc.trans_a == Trans::kT}, {"trans_b", g.desc.trans_b == Trans::kT},
+  return {{"m", g.desc.m},
+          {"n", g.desc.n},
+          {"k", g.desc.k},
+          {"trans_a", g.desc.trans_a == Trans::kT},
+          {"trans_b", g.desc.trans_b == Trans::kT},
           {"epilogue", static_cast<int>(g.epilogue)}};
 }
 

@@ -20,7 +20,8 @@ Dataset tiny_dataset() {
   d.channels = 1;
   d.height = d.width = 4;
   d.num_classes = 10;
-  for (int i = 0; i < 8 * 16; ++i) d.train.images.push_back(static_cast<uint8_t>((i * 97 + 13) % 251));
+  for (int i = 0; i < 8 * 16; ++i)
+    d.train.images.push_back(static_cast<uint8_t>((i * 97 + 13) % 251));
   for (int i = 0; i < 8; ++i) d.train.labels.push_back(static_cast<uint8_t>((i * 3) % 10));
   d.train.count = 8;
   d.test = d.train;
@@ -35,14 +36,16 @@ Vec rms_norm_row(const double* x, int n) {
   return y;
 }
 
-double softplus_d(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+double softplus_d(double x) {
+  return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+}
 
 struct Reference {
   std::vector<int> dims;  // input, hidden...
   Algo algo;
   int pairs;
-  Vec input;               // rows x dims[0]
-  std::vector<int> labels; // bp-ce: one per row
+  Vec input;                // rows x dims[0]
+  std::vector<int> labels;  // bp-ce: one per row
 
   // Loss of the batch for parameters `p` (Mlp layout) and head parameters `head`.
   double loss(const Vec& p, const Vec& head, double* min_abs_z) const {
@@ -78,7 +81,8 @@ struct Reference {
         double max_logit = -1e300;
         for (int c = 0; c < classes; ++c) {
           logits[c] = head[static_cast<size_t>(classes) * width + c];
-          for (int i = 0; i < width; ++i) logits[c] += head[c * width + i] * last_norm[r * width + i];
+          for (int i = 0; i < width; ++i)
+            logits[c] += head[c * width + i] * last_norm[r * width + i];
           max_logit = std::max(max_logit, logits[c]);
         }
         double sum = 0;

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <functional>
 #include <limits>
-#include <random>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "ff/checkpoint.hpp"
 #include "ff/error.hpp"
@@ -41,7 +41,8 @@ std::string with_header(const std::string& header_text, const std::string& data)
   return std::string(reinterpret_cast<const char*>(&length), sizeof length) + header_text + data;
 }
 
-// Parses the header of the file at `path`, lets `edit` change it and writes it back, data unchanged.
+// Parses the header of the file at `path`, lets `edit` change it and writes it back, data
+// unchanged.
 void edit_header(const std::string& path, const std::function<void(Json&)>& edit) {
   const std::string bytes = read_bytes(path);
   const uint64_t length = header_length(bytes);
@@ -194,7 +195,8 @@ TEST_F(CheckpointFormat, ParsesAsSafetensors) {
 TEST_F(CheckpointFormat, DataIsAlignedForEveryHeaderLength) {
   for (int extra = 0; extra < 8; ++extra) {  // names of 8 lengths hit every padding amount
     Checkpoint checkpoint;
-    checkpoint.tensors.push_back({std::string("t").append(static_cast<size_t>(extra), 'x'), {2}, {1, 2}});
+    checkpoint.tensors.push_back(
+        {std::string("t").append(static_cast<size_t>(extra), 'x'), {2}, {1, 2}});
     save_checkpoint(path_, checkpoint);
     const std::string bytes = read_bytes(path_);
     EXPECT_EQ((8 + header_length(bytes)) % 8, 0u) << extra;
@@ -286,8 +288,8 @@ TEST_F(CheckpointCorrupt, HugeHeaderLength) {
 TEST_F(CheckpointCorrupt, GarbageHeader) {
   save_checkpoint(path_, sample_checkpoint());
   std::string bytes = read_bytes(path_);
-  std::fill(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(header_length(bytes)),
-            '#');
+  std::fill(bytes.begin() + 8,
+            bytes.begin() + 8 + static_cast<std::ptrdiff_t>(header_length(bytes)), '#');
   write_bytes(path_, bytes);
   expect_load_error(path_, "not valid JSON");
   write_bytes(path_, with_header("[1, 2, 3]", ""));

@@ -111,7 +111,8 @@ TEST(Cli, EveryBadOptionIsRefusedInOneLineBeforeAnyData) {
   expect_refused_before_data("bench --device cpu --lr -1", "--lr");
   expect_refused_before_data("bench --device cpu --eval-images -1", "--eval-images");
   expect_refused_before_data(train + "--seed -1", "--seed");
-  expect_refused_before_data("train --device cpu --out /etc/hostname", "--out /etc/hostname is a file");
+  expect_refused_before_data("train --device cpu --out /etc/hostname",
+                             "--out /etc/hostname is a file");
   expect_refused_before_data("train --device cpu --save /etc/hostname/run.safetensors",
                              "/etc/hostname is a file");
   expect_refused_before_data("frobnicate", "unknown subcommand 'frobnicate'");
@@ -168,7 +169,8 @@ TEST(Cli, ADivergedRunStopsWithAClearErrorAndSavesNothing) {
   const std::string checkpoint = (out / "run.safetensors").string();
   expect_clean_failure("train --device cpu --data-dir " + mnist +
                            " --layers 2x20 --epochs 2 --train-limit 500 --test-limit 100 --lr 1e30"
-                           " --save " + checkpoint + " --out " + out.string(),
+                           " --save " +
+                           checkpoint + " --out " + out.string(),
                        "training diverged; lower --lr");
   // (the message also says that no checkpoint was written: checked in the bad-input table)
   EXPECT_FALSE(std::filesystem::exists(out / "result.json"));

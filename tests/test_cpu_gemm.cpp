@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <tuple>
 #include <utility>
-#include <string>
 #include <vector>
 
 #include "ff/backend.hpp"
@@ -27,7 +27,8 @@ std::vector<float> random_matrix(size_t n, uint32_t tag) {
 
 // op(X)(row, col) of a column-major stored X with leading dimension ld.
 double element(const std::vector<float>& x, Trans t, int ld, int row, int col) {
-  return t == Trans::kN ? x[static_cast<size_t>(col) * ld + row] : x[static_cast<size_t>(row) * ld + col];
+  return t == Trans::kN ? x[static_cast<size_t>(col) * ld + row]
+                        : x[static_cast<size_t>(row) * ld + col];
 }
 
 struct Operands {
@@ -63,7 +64,8 @@ double relative_error(const Operands& o, const std::vector<float>& a, const std:
   for (int j = 0; j < d.n; ++j) {
     for (int i = 0; i < d.m; ++i) {
       double sum = 0;
-      for (int p = 0; p < d.k; ++p) sum += element(a, d.trans_a, d.lda, i, p) * element(b, d.trans_b, d.ldb, p, j);
+      for (int p = 0; p < d.k; ++p)
+        sum += element(a, d.trans_a, d.lda, i, p) * element(b, d.trans_b, d.ldb, p, j);
       const size_t at = static_cast<size_t>(j) * d.ldc + i;
       const double want = d.alpha * sum + d.beta * o.c[at];
       diff += (c[at] - want) * (c[at] - want);
@@ -83,8 +85,8 @@ TEST(CpuGemm, Fp32MatchesDoublePrecisionInEveryLayout) {
   auto backend = make_cpu_backend();
   for (Trans ta : {Trans::kN, Trans::kT}) {
     for (Trans tb : {Trans::kN, Trans::kT}) {
-      for (const auto& [m, n, k] : {std::tuple{1, 1, 1}, std::tuple{7, 5, 33}, std::tuple{64, 200, 300},
-                                    std::tuple{257, 31, 784}}) {
+      for (const auto& [m, n, k] : {std::tuple{1, 1, 1}, std::tuple{7, 5, 33},
+                                    std::tuple{64, 200, 300}, std::tuple{257, 31, 784}}) {
         for (const auto& [alpha, beta] : {std::pair{1.0f, 0.0f}, std::pair{0.5f, 1.0f}}) {
           const Operands o = operands(ta, tb, m, n, k, alpha, beta);
           const std::vector<float> c = run(*backend, o);
@@ -121,14 +123,15 @@ TEST(CpuGemm, NativeBf16AgreesWithTheEmulationOfTheSameOperands) {
   emulated->set_gemm_precision(GemmPrecision::kBf16);
   for (Trans ta : {Trans::kN, Trans::kT}) {
     for (Trans tb : {Trans::kN, Trans::kT}) {
-      for (const auto& [m, n, k] : {std::tuple{7, 5, 33}, std::tuple{200, 64, 784},
-                                    std::tuple{64, 100, 2000}}) {
+      for (const auto& [m, n, k] :
+           {std::tuple{7, 5, 33}, std::tuple{200, 64, 784}, std::tuple{64, 100, 2000}}) {
         for (float beta : {0.0f, 1.0f}) {
           const Operands o = operands(ta, tb, m, n, k, 1.0f, beta);
           std::vector<float> a = o.a, b = o.b;
           for (float& x : a) x = round_to_bf16(x);
           for (float& x : b) x = round_to_bf16(x);
-          const std::vector<float> from_native = run(*native, o), from_emulation = run(*emulated, o);
+          const std::vector<float> from_native = run(*native, o),
+                                   from_emulation = run(*emulated, o);
           SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) +
                        " trans " + std::to_string(static_cast<int>(ta)) +
                        std::to_string(static_cast<int>(tb)) + " beta " + std::to_string(beta));

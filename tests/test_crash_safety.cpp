@@ -73,8 +73,8 @@ class CrashSafety : public ::testing::Test {
     const fs::path dir = root_ / name;
     return "train --device cpu --data-dir " + mnist_ +
            " --task rotation --layers 2x16 --epochs 3 --train-limit 500 --test-limit 200 --probe "
-           "--probe-epochs 3 --save-every 1 --save " + (dir / "run.safetensors").string() +
-           " --out " + dir.string();
+           "--probe-epochs 3 --save-every 1 --save " +
+           (dir / "run.safetensors").string() + " --out " + dir.string();
   }
 
   // Kills a run at `fault`, resumes it, and compares it with an uninterrupted one.
@@ -125,8 +125,7 @@ TEST_F(CrashSafety, AFailedCheckpointWriteKeepsThePreviousOne) {
   const std::string before = read_file(checkpoint);
   ASSERT_GT(before.size(), 60u * 1024);
   // 50 KiB: metrics.jsonl and result.json fit, a new checkpoint does not (a full disk's EFBIG).
-  const Outcome full =
-      run_ffcuda(args + " --epochs 4 --resume " + checkpoint, "ulimit -f 50;");
+  const Outcome full = run_ffcuda(args + " --epochs 4 --resume " + checkpoint, "ulimit -f 50;");
   EXPECT_TRUE(WIFEXITED(full.status) && WEXITSTATUS(full.status) == 1) << full.output;
   const std::string last_line = full.output.substr(full.output.rfind("ffcuda: error: "));
   EXPECT_NE(last_line.find("writing the checkpoint failed"), std::string::npos) << full.output;
@@ -141,7 +140,8 @@ TEST_F(CrashSafety, AFailedCheckpointWriteKeepsThePreviousOne) {
 TEST_F(CrashSafety, AFullDiskLeavesNoHalfWrittenResult) {
   const std::string args = "train --device cpu --data-dir " + mnist_ +
                            " --task supervised --layers 2x16 --epochs 2 --train-limit 500 "
-                           "--test-limit 200 --fast-epochs 1 --out " + (root_ / "full").string();
+                           "--test-limit 200 --fast-epochs 1 --out " +
+                           (root_ / "full").string();
   const Outcome full = run_ffcuda(args, "ulimit -f 2;");
   ASSERT_TRUE(WIFEXITED(full.status) && WEXITSTATUS(full.status) == 1) << full.output;
   const std::string last_line = full.output.substr(full.output.rfind("ffcuda: error: "));

@@ -91,11 +91,13 @@ TEST(CudaPlugin, WithTheCudaLibrariesHiddenACudaBuildTrainsOnTheCpuAndSaysWhy) {
   const fs::path out = empty.string() + "_run";
   fs::create_directories(empty);
   std::string hide;
-  for (const std::string& folder : folders) hide += "mount --bind " + empty.string() + " " + folder + " && ";
+  for (const std::string& folder : folders)
+    hide += "mount --bind " + empty.string() + " " + folder + " && ";
   const std::string train = ffcuda_binary() + " train --dataset mnist --data-dir " +
                             testing_util::mnist_dir() +
                             " --layers 1x16 --epochs 1 --train-limit 500 --test-limit 100 "
-                            "--device auto --out " + out.string();
+                            "--device auto --out " +
+                            out.string();
   const auto [devices_ok, devices] =
       shell("unshare -m sh -c '" + hide + "exec " + ffcuda_binary() + " devices'");
   const auto [train_ok, training] = shell("unshare -m sh -c '" + hide + "exec " + train + "'");

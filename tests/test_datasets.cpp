@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "ff/dataset.hpp"
 #include "dataset_fixtures.hpp"
-#include "test_util.hpp"
+#include "ff/dataset.hpp"
 #include "ff/error.hpp"
-#include "test_paths.hpp"
 #include "ff/task.hpp"
+#include "test_paths.hpp"
+#include "test_util.hpp"
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
@@ -30,11 +30,17 @@ using namespace ff::testing_util;  // the format writers
 
 // A fresh directory per test (named after it), removed afterwards.
 struct TempDir {
-  fs::path path = fs::temp_directory_path() /
-                  ("ff_datasets_" + std::to_string(getpid()) + "_" +
-                   testing::UnitTest::GetInstance()->current_test_info()->name());
-  TempDir() { fs::remove_all(path); fs::create_directories(path); }
-  ~TempDir() { std::error_code ec; fs::remove_all(path, ec); }
+  fs::path path =
+      fs::temp_directory_path() / ("ff_datasets_" + std::to_string(getpid()) + "_" +
+                                   testing::UnitTest::GetInstance()->current_test_info()->name());
+  TempDir() {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
   std::string file(const std::string& name) const { return (path / name).string(); }
 };
 
@@ -52,7 +58,11 @@ Bytes idx_labels(const Bytes& labels) {
 // Expects `f` to throw an ff::Error whose message contains every one of `parts`.
 void expect_error(const std::function<void()>& f, const std::vector<std::string>& parts) {
   std::string message = "<no ff::Error thrown>";
-  try { f(); } catch (const ff::Error& e) { message = e.what(); }
+  try {
+    f();
+  } catch (const ff::Error& e) {
+    message = e.what();
+  }
   for (const std::string& part : parts)
     EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
 }
@@ -153,7 +163,10 @@ TEST(DatasetsSvhn, RefusesMalformedFiles) {
   write_file(path, Bytes(300, 'x'));
   expect_error(read, {path, "not a MATLAB"});
   struct Case {  // one malformed file: X shape, y values, y type, whether y is written at all
-    std::vector<size_t> x_dims; std::vector<double> y; bool y_as_double, write_y; std::string fault;
+    std::vector<size_t> x_dims;
+    std::vector<double> y;
+    bool y_as_double, write_y;
+    std::string fault;
   };
   for (const Case& c : std::vector<Case>{{{32, 32, 3, 2}, {1, 2}, false, false, "variable 'y'"},
                                          {{32, 32, 2}, {1, 2}, false, true, "'X' is uint8 32x32x2"},
@@ -230,4 +243,3 @@ TEST(DatasetsReal, MnistFromSetup) {
   EXPECT_EQ(ds.pixels(), 784);
   EXPECT_EQ(ds.train.labels[0], 5);
 }
-

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -42,7 +42,8 @@ std::string run_python(const std::string& interpreter, const std::string& code) 
 const std::string& numpy_python() {
   static const std::string found = [] {
     std::vector<std::string> candidates = {"/usr/bin/python3", "python3"};
-    if (const char* chosen = std::getenv("FF_PYTHON")) candidates.insert(candidates.begin(), chosen);
+    if (const char* chosen = std::getenv("FF_PYTHON"))
+      candidates.insert(candidates.begin(), chosen);
     for (const std::string& candidate : candidates) {
       if (run_python(candidate, "import numpy\nprint('ok')\n") == "ok\n") return candidate;
     }
@@ -67,27 +68,37 @@ std::string run_ffcuda(const std::string& arguments, int* status) {
 std::vector<float> read_npy_floats(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t header = 10 + (static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9]) << 8);
+  const size_t header =
+      10 + (static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9]) << 8);
   std::vector<float> values((bytes.size() - header) / sizeof(float));
   std::memcpy(values.data(), bytes.data() + header, values.size() * sizeof(float));
   return values;
 }
 
 TEST(Npy, NumpyReadsWhatWeWrite) {
-  if (!have_numpy()) GTEST_SKIP() << "no Python with NumPy (FF_PYTHON, /usr/bin/python3, python3): run tools/setup.sh";
+  if (!have_numpy())
+    GTEST_SKIP()
+        << "no Python with NumPy (FF_PYTHON, /usr/bin/python3, python3): run tools/setup.sh";
   const fs::path dir = fs::temp_directory_path() / "ffcuda_npy";
   fs::create_directories(dir);
-  write_npy((dir / "f.npy").string(), std::vector<float>{1.5f, -2.0f, 3.25f, 0.0f, 1e-30f, 7.0f}, {2, 3});
+  write_npy((dir / "f.npy").string(), std::vector<float>{1.5f, -2.0f, 3.25f, 0.0f, 1e-30f, 7.0f},
+            {2, 3});
   write_npy((dir / "i.npy").string(), std::vector<int64_t>{5, -1, 1LL << 40}, {3});
   // A header for 70000 x 20000 floats (5.6 GB: sizes past 32 bits), read by NumPy's own parser.
   std::ofstream((dir / "big.npy").string(), std::ios::binary) << npy_header("<f4", {70000, 20000});
   const std::string out = python(
       "import numpy as np\n"
-      "f = np.load('" + (dir / "f.npy").string() + "')\n"
-      "i = np.load('" + (dir / "i.npy").string() + "')\n"
+      "f = np.load('" +
+      (dir / "f.npy").string() +
+      "')\n"
+      "i = np.load('" +
+      (dir / "i.npy").string() +
+      "')\n"
       "print(f.dtype, f.shape, f.tolist())\n"
       "print(i.dtype, i.shape, i.tolist())\n"
-      "with open('" + (dir / "big.npy").string() + "', 'rb') as h:\n"
+      "with open('" +
+      (dir / "big.npy").string() +
+      "', 'rb') as h:\n"
       "    assert np.lib.format.read_magic(h) == (1, 0)\n"
       "    shape, fortran, dtype = np.lib.format.read_array_header_1_0(h)\n"
       "    print(shape, fortran, dtype, h.tell() % 64)\n");
@@ -136,10 +147,13 @@ class EmbedRun : public ::testing::Test {
 TEST_F(EmbedRun, TheEmbeddingIsWhatTheProbeSeesAndPerLayerProbesAreRecorded) {
   const std::string checkpoint = (dir_ / "run.safetensors").string();
   int status = 0;
-  const std::string train = run_ffcuda(
-      "train --device cpu --data-dir " + mnist_ + " --task rotation --classes 0,1 --layers 2x16"
-      " --epochs 1 --train-limit 300 --test-limit 120 --probe --probe-layers each --probe-epochs 2"
-      " --save " + checkpoint + " --out " + (dir_ / "run").string(), &status);
+  const std::string train = run_ffcuda("train --device cpu --data-dir " + mnist_ +
+                                           " --task rotation --classes 0,1 --layers 2x16"
+                                           " --epochs 1 --train-limit 300 --test-limit 120 --probe "
+                                           "--probe-layers each --probe-epochs 2"
+                                           " --save " +
+                                           checkpoint + " --out " + (dir_ / "run").string(),
+                                       &status);
   ASSERT_EQ(status, 0) << train;
   EXPECT_NE(train.find("transfer (linear probe, layer 2), classes"), std::string::npos) << train;
   std::ifstream result_file((dir_ / "run" / "result.json").string());
@@ -170,30 +184,41 @@ TEST_F(EmbedRun, TheEmbeddingIsWhatTheProbeSeesAndPerLayerProbesAreRecorded) {
       trainer.evaluator().extract_features(trainer.test_split(), {0, 1}).download();
   EXPECT_EQ(read_npy_floats(out + "/features_all.npy"), probe_features);
 
-  if (!have_numpy()) GTEST_SKIP() << "no Python with NumPy (FF_PYTHON, /usr/bin/python3, python3): run tools/setup.sh";
+  if (!have_numpy())
+    GTEST_SKIP()
+        << "no Python with NumPy (FF_PYTHON, /usr/bin/python3, python3): run tools/setup.sh";
   const std::string check = python(
       "import numpy as np\n"
-      "f = np.load('" + out + "/features_all.npy')\n"
-      "l = np.load('" + out + "/labels.npy')\n"
+      "f = np.load('" +
+      out +
+      "/features_all.npy')\n"
+      "l = np.load('" +
+      out +
+      "/labels.npy')\n"
       "print(f.dtype, f.shape, l.dtype, l.shape, sorted(set(l.tolist())))\n");
   EXPECT_EQ(check, "float32 (120, 32) int64 (120,) [0, 1]\n");
 
   // --label true on the pretext task: transformed images and their drawn rotation.
-  const std::string truth = run_ffcuda("embed --device cpu --checkpoint " + checkpoint +
-                                           " --data-dir " + mnist_ + " --layers each --label true"
-                                           " --limit 50 --out " + out + "-true",
-                                       &status);
+  const std::string truth =
+      run_ffcuda("embed --device cpu --checkpoint " + checkpoint + " --data-dir " + mnist_ +
+                     " --layers each --label true"
+                     " --limit 50 --out " +
+                     out + "-true",
+                 &status);
   ASSERT_EQ(status, 0) << truth;
   EXPECT_TRUE(fs::exists(out + "-true/features_layer1.npy"));
   EXPECT_TRUE(fs::exists(out + "-true/features_layer2.npy"));
   EXPECT_EQ(python("import numpy as np\n"
-                   "p = np.load('" + out + "-true/pretext_labels.npy')\n"
+                   "p = np.load('" +
+                   out +
+                   "-true/pretext_labels.npy')\n"
                    "print(p.shape, p.min() >= 0, p.max() <= 3, len(set(p.tolist())) > 1)\n"),
             "(50,) True True True\n");
   // A label the task does not have: one clear line.
-  const std::string bad = run_ffcuda("embed --device cpu --checkpoint " + checkpoint +
-                                         " --data-dir " + mnist_ + " --label 7 --out " + out + "-bad",
-                                     &status);
+  const std::string bad =
+      run_ffcuda("embed --device cpu --checkpoint " + checkpoint + " --data-dir " + mnist_ +
+                     " --label 7 --out " + out + "-bad",
+                 &status);
   EXPECT_NE(status, 0);
   EXPECT_EQ(bad.rfind("ffcuda: error: ", 0), 0u) << bad;
 }

@@ -70,8 +70,10 @@ void check_gradient(FfLossSpec spec, uint32_t seed) {
 
   auto backend = make_cpu_backend();
   const int rows = 2 * L.pairs;
-  std::vector<float> x(L.x.begin(), L.x.end()), w(L.w.begin(), L.w.end()), b(L.b.begin(), L.b.end());
-  std::vector<float> h(rows * L.out), dz(rows * L.out), pair_loss(L.pairs), dw(L.out * L.in), db(L.out);
+  std::vector<float> x(L.x.begin(), L.x.end()), w(L.w.begin(), L.w.end()),
+      b(L.b.begin(), L.b.end());
+  std::vector<float> h(rows * L.out), dz(rows * L.out), pair_loss(L.pairs), dw(L.out * L.in),
+      db(L.out);
   backend->gemm(linear_forward_desc(rows, L.in, L.out), w.data(), x.data(), h.data(),
                 Epilogue::kBiasRelu, b.data());
   backend->ff_loss_grad(spec, h.data(), dz.data(), nullptr, 0, pair_loss.data());
@@ -94,11 +96,13 @@ void check_gradient(FfLossSpec spec, uint32_t seed) {
   };
   for (size_t i = 0; i < L.w.size(); ++i) {
     const double expected = numeric(L.w, i);
-    EXPECT_NEAR(dw[i], expected, 1e-4 + 1e-3 * std::abs(expected)) << "dW[" << i << "] seed " << seed;
+    EXPECT_NEAR(dw[i], expected, 1e-4 + 1e-3 * std::abs(expected))
+        << "dW[" << i << "] seed " << seed;
   }
   for (size_t i = 0; i < L.b.size(); ++i) {
     const double expected = numeric(L.b, i);
-    EXPECT_NEAR(db[i], expected, 1e-4 + 1e-3 * std::abs(expected)) << "db[" << i << "] seed " << seed;
+    EXPECT_NEAR(db[i], expected, 1e-4 + 1e-3 * std::abs(expected))
+        << "db[" << i << "] seed " << seed;
   }
 }
 

@@ -79,8 +79,7 @@ TEST(TrackedClassifier, ReadsOutTheClassOfAPretextTaskAndOfBackprop) {
     config.algo = algo;
     Trainer trainer(*backend, config, data);
     for (int epoch = 0; epoch < 3; ++epoch) trainer.steps().train_epoch(epoch);
-    EXPECT_GT(trainer.evaluator().evaluate_tracker(trainer.test_split()), 0.8)
-        << enum_name(algo);
+    EXPECT_GT(trainer.evaluator().evaluate_tracker(trainer.test_split()), 0.8) << enum_name(algo);
   }
 }
 

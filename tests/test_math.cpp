@@ -66,7 +66,8 @@ TEST(Negatives, NeverTheTrueLabelAndUniformOverTheOthers) {
     const double expected = static_cast<double>(draws) / (labels - 1);
     for (int c = 0; c < labels; ++c) {
       if (c == true_label) continue;
-      EXPECT_NEAR(counts[c], expected, 6 * std::sqrt(expected)) << "label " << c << " of " << labels;
+      EXPECT_NEAR(counts[c], expected, 6 * std::sqrt(expected))
+          << "label " << c << " of " << labels;
     }
   }
 }

@@ -68,7 +68,8 @@ struct RunResult {
   bool captured = false;
 };
 
-// Two epochs (the cursor's epoch changes between them) on `backend`, with a slow evaluation between.
+// Two epochs (the cursor's epoch changes between them) on `backend`, with a slow evaluation
+// between.
 RunResult train_two_epochs(Backend& backend, TrainConfig config, const std::string& graphs) {
   config.graphs = parse_enum<GraphsMode>(graphs);
   backend.set_gemm_precision(config.precision);
@@ -134,21 +135,21 @@ TEST_P(ParityStepPlan, TwoGpuRunsAreBitIdentical) {
             train_two_epochs(*gpu_, config, "on").weights);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Plans, ParityStepPlan,
-    ::testing::Values(PlanCase{"ff", true, "stacked", true, "fp32"},
-                      PlanCase{"ff", true, "stacked", false, "fp32"},
-                      PlanCase{"ff", false, "streams", true, "fp32"},
-                      PlanCase{"ff", true, "streams", false, "fp32"},
-                      PlanCase{"ff", false, "streams", true, "bf16"},
-                      PlanCase{"ff", true, "stacked", true, "fp32", true},
-                      PlanCase{"bp-ce", false, "stacked", true, "fp32"},
-                      PlanCase{"bp-goodness-all", false, "stacked", true, "bf16"}),
-    [](const ::testing::TestParamInfo<PlanCase>& param_info) {
-      std::ostringstream name;
-      name << param_info.param;
-      return sanitize(name.str());
-    });
+INSTANTIATE_TEST_SUITE_P(Plans, ParityStepPlan,
+                         ::testing::Values(PlanCase{"ff", true, "stacked", true, "fp32"},
+                                           PlanCase{"ff", true, "stacked", false, "fp32"},
+                                           PlanCase{"ff", false, "streams", true, "fp32"},
+                                           PlanCase{"ff", true, "streams", false, "fp32"},
+                                           PlanCase{"ff", false, "streams", true, "bf16"},
+                                           PlanCase{"ff", true, "stacked", true, "fp32", true},
+                                           PlanCase{"bp-ce", false, "stacked", true, "fp32"},
+                                           PlanCase{"bp-goodness-all", false, "stacked", true,
+                                                    "bf16"}),
+                         [](const ::testing::TestParamInfo<PlanCase>& param_info) {
+                           std::ostringstream name;
+                           name << param_info.param;
+                           return sanitize(name.str());
+                         });
 
 // ---- bf16 GEMMs, op level ----
 
@@ -166,7 +167,8 @@ class ParityBf16Gemm : public ParityParamFixture<Bf16Case> {
 
 TEST_P(ParityBf16Gemm, EveryDescriptorMatchesTheCpuEmulation) {
   const Bf16Case& c = GetParam();
-  const size_t x_size = static_cast<size_t>(c.rows) * c.in, w_size = static_cast<size_t>(c.out) * c.in,
+  const size_t x_size = static_cast<size_t>(c.rows) * c.in,
+               w_size = static_cast<size_t>(c.out) * c.in,
                y_size = static_cast<size_t>(c.rows) * c.out;
   Twin<float> x(*cpu_, *gpu_, random_floats(x_size, 5, 1, -1, 1));
   Twin<float> w(*cpu_, *gpu_, random_floats(w_size, 5, 2, -0.1f, 0.1f));

@@ -26,11 +26,13 @@ using parity::close_to;
 using parity::equal_to;
 
 ::testing::AssertionResult matches(const OpResult& gpu, const OpResult& cpu) {
-  if (!cpu.integers.empty() || !gpu.integers.empty()) return equal_to(cpu.name, gpu.integers, cpu.integers);
+  if (!cpu.integers.empty() || !gpu.integers.empty())
+    return equal_to(cpu.name, gpu.integers, cpu.integers);
   if (cpu.tolerance.exact) return equal_to(cpu.name, gpu.floats, cpu.floats);
   const Tolerance& t = cpu.tolerance;
   return close_to(cpu.name, gpu.floats, cpu.floats, [&](size_t i) {
-    const double size = t.scale.empty() ? std::fabs(static_cast<double>(cpu.floats[i])) : t.scale[i];
+    const double size =
+        t.scale.empty() ? std::fabs(static_cast<double>(cpu.floats[i])) : t.scale[i];
     return t.atol + t.rtol * size;
   });
 }
@@ -65,7 +67,8 @@ TEST_P(ParityOpTable, MatchesCpu) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(ParityTable, ParityOpTable, ::testing::ValuesIn(parity_cases()), test_name);
+INSTANTIATE_TEST_SUITE_P(ParityTable, ParityOpTable, ::testing::ValuesIn(parity_cases()),
+                         test_name);
 
 // Whether the call changed at least one of its outputs (integer outputs start from sentinels).
 bool changed_an_output(const std::vector<OpResult>& results) {
@@ -99,7 +102,8 @@ TEST(OpTable, EveryParityCaseRunsOnTheCpuWritesAndRepeats) {
     for (size_t i = 0; i < a.size(); ++i) {
       EXPECT_TRUE(same_bits(a[i], b[i])) << c.name() << " " << a[i].name;
     }
-    EXPECT_TRUE(changed_an_output(a) || first.may_leave_outputs) << c.name() << ": no output changed";
+    EXPECT_TRUE(changed_an_output(a) || first.may_leave_outputs)
+        << c.name() << ": no output changed";
   }
 }
 
@@ -127,7 +131,8 @@ std::set<std::string> backend_methods() {
   const std::string body = source.substr(begin, end - begin);
   std::set<std::string> names;
   const std::regex method(R"(virtual\s+[^;{(]*?\b([a-z_][a-z0-9_]*)\s*\()");
-  for (auto it = std::sregex_iterator(body.begin(), body.end(), method); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(body.begin(), body.end(), method);
+       it != std::sregex_iterator(); ++it) {
     names.insert((*it)[1]);
   }
   return names;
@@ -141,11 +146,15 @@ TEST(OpTable, EveryBackendOpHasParityCasesAndABenchmark) {
   for (const OpCase& c : bench_cases()) bench.insert(c.op);
   const std::vector<std::string>& infrastructure = non_op_methods();
   for (const std::string& name : methods) {
-    if (std::find(infrastructure.begin(), infrastructure.end(), name) != infrastructure.end()) continue;
-    EXPECT_TRUE(parity.count(name)) << "Backend::" << name << " has no parity case in tests/op_table/";
-    EXPECT_TRUE(bench.count(name)) << "Backend::" << name << " has no benchmark case in tests/op_table/";
+    if (std::find(infrastructure.begin(), infrastructure.end(), name) != infrastructure.end())
+      continue;
+    EXPECT_TRUE(parity.count(name))
+        << "Backend::" << name << " has no parity case in tests/op_table/";
+    EXPECT_TRUE(bench.count(name))
+        << "Backend::" << name << " has no benchmark case in tests/op_table/";
   }
-  for (const std::string& op : parity) EXPECT_TRUE(methods.count(op)) << op << " is not a Backend op";
+  for (const std::string& op : parity)
+    EXPECT_TRUE(methods.count(op)) << op << " is not a Backend op";
   for (const std::string& name : infrastructure) EXPECT_TRUE(methods.count(name)) << name;
 }
 

@@ -59,7 +59,8 @@ TEST_P(ParityTrainer, TwentyStepsMatchTheCpu) {
     cpu.steps().train_step(0, step);
     gpu.steps().train_step(0, step);
   }
-  const std::vector<double> cpu_loss = cpu.steps().end_epoch(20), gpu_loss = gpu.steps().end_epoch(20);
+  const std::vector<double> cpu_loss = cpu.steps().end_epoch(20),
+                            gpu_loss = gpu.steps().end_epoch(20);
   ASSERT_EQ(cpu_loss.size(), gpu_loss.size());
   for (size_t i = 0; i < cpu_loss.size(); ++i) {
     // fp32 on both sides; summation orders differ (CUB trees vs loops), 20 Adam steps amplify it.
@@ -70,10 +71,9 @@ TEST_P(ParityTrainer, TwentyStepsMatchTheCpu) {
                             cpu.model().network().params().download(), 1e-4, 1e-3, 1e-3,
                             2.0 * 20 * config.lr));
   if (cpu.model().has_tracker()) {
-    EXPECT_TRUE(weights_agree("tracked classifier after 20 steps",
-                              gpu.model().tracker().params().download(),
-                              cpu.model().tracker().params().download(), 1e-4, 1e-3, 1e-3,
-                              2.0 * 20 * config.track_lr));
+    EXPECT_TRUE(weights_agree(
+        "tracked classifier after 20 steps", gpu.model().tracker().params().download(),
+        cpu.model().tracker().params().download(), 1e-4, 1e-3, 1e-3, 2.0 * 20 * config.track_lr));
     EXPECT_NEAR(gpu.evaluator().evaluate_tracker(gpu.test_split()),
                 cpu.evaluator().evaluate_tracker(cpu.test_split()), 2.0 / 64);
     EXPECT_NEAR(gpu.steps().tracked_loss(), cpu.steps().tracked_loss(),
@@ -84,7 +84,8 @@ TEST_P(ParityTrainer, TwentyStepsMatchTheCpu) {
                               cpu.model().all_peer_means().download(), 1e-5, 1e-3, 1e-3, 1e-2));
   }
   if (cpu.model().has_head()) {
-    EXPECT_NEAR(gpu.evaluator().evaluate_head(gpu.test_split(), 1), cpu.evaluator().evaluate_head(cpu.test_split(), 1),
+    EXPECT_NEAR(gpu.evaluator().evaluate_head(gpu.test_split(), 1),
+                cpu.evaluator().evaluate_head(cpu.test_split(), 1),
                 2.0 / 64);  // a near-tie may flip
   } else if (cpu.num_labels() >= 2) {
     const SlowEvalResult a = cpu.evaluator().evaluate_slow(cpu.test_split(), 1);
@@ -97,7 +98,8 @@ TEST_P(ParityTrainer, TwentyStepsMatchTheCpu) {
   save_training_checkpoint(path, gpu.model(), config, 1);
   Trainer restored(*cpu_, config, data);
   restore_training_checkpoint(load_checkpoint(path), path, restored.model(), config, true);
-  EXPECT_EQ(restored.model().network().params().download(), gpu.model().network().params().download());
+  EXPECT_EQ(restored.model().network().params().download(),
+            gpu.model().network().params().download());
   std::filesystem::remove(path);
 }
 

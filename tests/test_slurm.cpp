@@ -62,16 +62,17 @@ TEST(SlurmScript, WritesAShardArrayAndAReportJobThatRunAsSlurmRunsThem) {
   }
   const fs::path root = fresh_dir("script");
   const std::string binary = ff::testing_util::ffcuda_binary();
-  const auto written = shell(script() + " --shards 2 --cpus-per-cell 1 --time 0:30:00 "
-                             "--sbatch-arg --account=lab --ffcuda " + binary + " -- " +
-                             tiny_study(root / "s"));
+  const auto written = shell(script() +
+                             " --shards 2 --cpus-per-cell 1 --time 0:30:00 "
+                             "--sbatch-arg --account=lab --ffcuda " +
+                             binary + " -- " + tiny_study(root / "s"));
   ASSERT_TRUE(written.ok()) << written.output;
   EXPECT_NE(written.output.find("submit them with:"), std::string::npos) << written.output;
   const std::string shards = read_whole_file(root / "s" / "slurm" / "shards.sbatch");
-  for (const char* line : {"#SBATCH --array=1-2\n", "#SBATCH --cpus-per-task=1\n",
-                           "#SBATCH --time=0:30:00\n", "#SBATCH --account=lab\n",
-                           " --shard \"$SLURM_ARRAY_TASK_ID/2\"\n",
-                           "OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}"}) {
+  for (const char* line :
+       {"#SBATCH --array=1-2\n", "#SBATCH --cpus-per-task=1\n", "#SBATCH --time=0:30:00\n",
+        "#SBATCH --account=lab\n", " --shard \"$SLURM_ARRAY_TASK_ID/2\"\n",
+        "OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}"}) {
     EXPECT_NE(shards.find(line), std::string::npos) << line << " not in\n" << shards;
   }
   EXPECT_EQ(shards.find("--gres"), std::string::npos) << "--device cpu asks for no GPU";
@@ -81,20 +82,22 @@ TEST(SlurmScript, WritesAShardArrayAndAReportJobThatRunAsSlurmRunsThem) {
 
   // Run as Slurm would: each array task with its number, then the report job.
   for (const char* task : {"1", "2"}) {
-    const auto ran = shell(std::string("SLURM_ARRAY_TASK_ID=") + task +
-                           " SLURM_CPUS_PER_TASK=1 bash " + (root / "s/slurm/shards.sbatch").string());
+    const auto ran =
+        shell(std::string("SLURM_ARRAY_TASK_ID=") + task + " SLURM_CPUS_PER_TASK=1 bash " +
+              (root / "s/slurm/shards.sbatch").string());
     ASSERT_TRUE(ran.ok()) << ran.output;
     EXPECT_NE(ran.output.find(std::string("shard ") + task + "/2: 1 of the 2 cells"),
-              std::string::npos) << ran.output;
+              std::string::npos)
+        << ran.output;
   }
   const auto reported = shell("bash " + (root / "s/slurm/report.sbatch").string());
   ASSERT_TRUE(reported.ok()) << reported.output;
   EXPECT_EQ(read_whole_file(root / "s" / "results.csv"), whole_study_results(root / "whole"));
 
   // A CUDA study asks for a GPU per task unless told otherwise.
-  const auto gpu = shell(script() + " --shards 3 --partition gpu --scripts " +
-                         (root / "gpu").string() + " --ffcuda " + binary +
-                         " -- --device cuda --out " + (root / "g").string());
+  const auto gpu =
+      shell(script() + " --shards 3 --partition gpu --scripts " + (root / "gpu").string() +
+            " --ffcuda " + binary + " -- --device cuda --out " + (root / "g").string());
   ASSERT_TRUE(gpu.ok()) << gpu.output;
   const std::string gpu_shards = read_whole_file(root / "gpu" / "shards.sbatch");
   for (const char* line : {"#SBATCH --gres=gpu:1\n", "#SBATCH --partition=gpu\n",
@@ -113,8 +116,10 @@ TEST(SlurmScript, WritesAShardArrayAndAReportJobThatRunAsSlurmRunsThem) {
   for (const auto& [arguments, expected] : mistakes) {
     const auto refused = shell("cd " + root.string() + " && " + script() + " " + arguments);
     EXPECT_FALSE(refused.ok()) << arguments;
-    EXPECT_EQ(refused.output.rfind("slurm_study: error: ", 0), 0u) << arguments << ": " << refused.output;
-    EXPECT_NE(refused.output.find(expected), std::string::npos) << arguments << ": " << refused.output;
+    EXPECT_EQ(refused.output.rfind("slurm_study: error: ", 0), 0u)
+        << arguments << ": " << refused.output;
+    EXPECT_NE(refused.output.find(expected), std::string::npos)
+        << arguments << ": " << refused.output;
   }
   EXPECT_FALSE(fs::exists(root / "x"));
   fs::remove_all(root);
@@ -132,9 +137,11 @@ TEST(Slurm, ATinyStudyAsATwoTaskArrayAndItsReportJobGiveTheWholeStudysResults) {
   {
     LocalSlurm slurm(root / "slurm");
     ASSERT_TRUE(slurm.wait_until_ready(30)) << "the node never became idle\n" << slurm.logs();
-    const auto submitted = shell(slurm.client() + script() + " --shards 2 --cpus-per-cell 1 "
-                                 "--submit --ffcuda " + ff::testing_util::ffcuda_binary() +
-                                 " -- " + tiny_study(root / "s"));
+    const auto submitted =
+        shell(slurm.client() + script() +
+              " --shards 2 --cpus-per-cell 1 "
+              "--submit --ffcuda " +
+              ff::testing_util::ffcuda_binary() + " -- " + tiny_study(root / "s"));
     ASSERT_TRUE(submitted.ok()) << submitted.output << slurm.logs();
     std::smatch ids;
     ASSERT_TRUE(std::regex_search(submitted.output, ids,
@@ -147,8 +154,8 @@ TEST(Slurm, ATinyStudyAsATwoTaskArrayAndItsReportJobGiveTheWholeStudysResults) {
     const bool ended = LocalSlurm::wait_for(
         [&] {
           state = slurm.job_state(report_job);
-          return state != "" && state != "PENDING" && state != "RUNNING" && state != "CONFIGURING" &&
-                 state != "COMPLETING";
+          return state != "" && state != "PENDING" && state != "RUNNING" &&
+                 state != "CONFIGURING" && state != "COMPLETING";
         },
         90);
     for (const auto& entry : fs::directory_iterator(root / "s" / "slurm")) {
@@ -158,7 +165,8 @@ TEST(Slurm, ATinyStudyAsATwoTaskArrayAndItsReportJobGiveTheWholeStudysResults) {
       }
     }
     ASSERT_TRUE(ended && state == "COMPLETED")
-        << "report job " << report_job << ": " << state << "\n" << job_logs << slurm.logs();
+        << "report job " << report_job << ": " << state << "\n"
+        << job_logs << slurm.logs();
     slurm_logs = job_logs;
   }  // the daemons stop here
   EXPECT_EQ(read_whole_file(root / "s" / "results.csv"), whole) << slurm_logs;
@@ -167,8 +175,10 @@ TEST(Slurm, ATinyStudyAsATwoTaskArrayAndItsReportJobGiveTheWholeStudysResults) {
   EXPECT_NE(slurm_logs.find("report: " + (root / "s").string()), std::string::npos) << slurm_logs;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("local Slurm: daemons started, study submitted, report written, daemons stopped in "
-              "%.1f s\n", seconds);
+  std::printf(
+      "local Slurm: daemons started, study submitted, report written, daemons stopped in "
+      "%.1f s\n",
+      seconds);
   RecordProperty("wall_seconds", std::to_string(seconds));
   fs::remove_all(root);
 }

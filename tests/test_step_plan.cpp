@@ -66,12 +66,15 @@ TEST(StepPlan, AStepRunsTheBatchItNamesWhereverTheCursorStood) {
   direct.steps().compute_step_gradients(0, 5);
   Trainer stepped(*backend, config, data);
   stepped.steps().begin_epoch(0);
-  stepped.steps().train_step(0, 5);  // the optimiser then updates weights; the gradients stay in grads()
-  EXPECT_EQ(stepped.model().network().grads().download(), direct.model().network().grads().download());
+  stepped.steps().train_step(
+      0, 5);  // the optimiser then updates weights; the gradients stay in grads()
+  EXPECT_EQ(stepped.model().network().grads().download(),
+            direct.model().network().grads().download());
   // ...and differs from batch 0 (the check can fail).
   Trainer first(*backend, config, data);
   first.steps().compute_step_gradients(0, 0);
-  EXPECT_NE(first.model().network().grads().download(), direct.model().network().grads().download());
+  EXPECT_NE(first.model().network().grads().download(),
+            direct.model().network().grads().download());
 }
 
 TEST(StepPlan, ScheduledAdamEqualsPerStepAdam) {
@@ -81,7 +84,8 @@ TEST(StepPlan, ScheduledAdamEqualsPerStepAdam) {
   const std::vector<float> grads_host = {0.5f, -0.25f, 1e-3f, 3.0f};
   Array<float> grads(*backend, grads_host), a(*backend, std::vector<float>{1, 2, 3, 4}),
       b(*backend, std::vector<float>{1, 2, 3, 4});
-  Optimizer plain(*backend, 4, OptimizerKind::kAdam, 1e-2f, 0.9f), scheduled(*backend, 4, OptimizerKind::kAdam, 1e-2f, 0.9f);
+  Optimizer plain(*backend, 4, OptimizerKind::kAdam, 1e-2f, 0.9f),
+      scheduled(*backend, 4, OptimizerKind::kAdam, 1e-2f, 0.9f);
   Array<AdamScalars> schedule(*backend, scheduled.schedule(3));
   Array<StepCursor> cursor(*backend, std::vector<StepCursor>(1));
   for (int step = 0; step < 3; ++step) {
@@ -125,12 +129,12 @@ uint32_t bits_of(float x) {
 TEST(Bf16, RoundsToNearestTiesToEven) {
   const float ulp = std::ldexp(1.0f, -7);  // bf16 spacing just above 1
   EXPECT_EQ(round_to_bf16(1.0f), 1.0f);
-  EXPECT_EQ(round_to_bf16(1.0f + ulp), 1.0f + ulp);                        // representable
-  EXPECT_EQ(round_to_bf16(1.0f + ulp / 2), 1.0f);                          // tie -> even (1.0)
-  EXPECT_EQ(round_to_bf16(1.0f + 1.5f * ulp), 1.0f + 2 * ulp);             // tie -> even
+  EXPECT_EQ(round_to_bf16(1.0f + ulp), 1.0f + ulp);             // representable
+  EXPECT_EQ(round_to_bf16(1.0f + ulp / 2), 1.0f);               // tie -> even (1.0)
+  EXPECT_EQ(round_to_bf16(1.0f + 1.5f * ulp), 1.0f + 2 * ulp);  // tie -> even
   EXPECT_EQ(round_to_bf16(1.0f + ulp / 2 + std::ldexp(1.0f, -20)), 1.0f + ulp);  // above the tie
   EXPECT_EQ(round_to_bf16(1.0f + ulp / 2 - std::ldexp(1.0f, -20)), 1.0f);        // below it
-  EXPECT_EQ(round_to_bf16(-(1.0f + 1.5f * ulp)), -(1.0f + 2 * ulp));       // symmetric
+  EXPECT_EQ(round_to_bf16(-(1.0f + 1.5f * ulp)), -(1.0f + 2 * ulp));             // symmetric
   EXPECT_EQ(round_to_bf16(0.0f), 0.0f);
   EXPECT_EQ(bits_of(round_to_bf16(-0.0f)), bits_of(-0.0f));
   EXPECT_EQ(round_to_bf16(INFINITY), INFINITY);
@@ -151,7 +155,9 @@ TEST(Bf16, CpuEmulationMultipliesTheRoundedOperandsInFp32) {
   auto fill = [](size_t n, uint32_t tag) {
     std::vector<float> x(n);
     for (size_t i = 0; i < n; ++i) {
-      x[i] = uniform_float(random_words(2, tag, static_cast<uint32_t>(i), RandomPurpose::kInit).v[0]) - 0.5f;
+      x[i] =
+          uniform_float(random_words(2, tag, static_cast<uint32_t>(i), RandomPurpose::kInit).v[0]) -
+          0.5f;
     }
     return x;
   };
@@ -180,7 +186,8 @@ TEST(Bf16, CpuEmulationMultipliesTheRoundedOperandsInFp32) {
     };
     const std::vector<float> emulated = product(GemmPrecision::kBf16, *c.a, *c.b);
     EXPECT_EQ(emulated, product(GemmPrecision::kFp32, rounded(*c.a), rounded(*c.b)));
-    const double error = testing_util::relative_frobenius(emulated, product(GemmPrecision::kFp32, *c.a, *c.b));
+    const double error =
+        testing_util::relative_frobenius(emulated, product(GemmPrecision::kFp32, *c.a, *c.b));
     EXPECT_GT(error, 1e-4) << "no bf16 rounding visible";
     EXPECT_LT(error, 1e-2) << "more than bf16 rounding";
   }

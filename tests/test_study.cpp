@@ -4,8 +4,8 @@
 // colour study on synthetic files in the exact CIFAR-10 and SVHN formats; absent data; a rerun
 // with other settings refused; a second study in the same folder never trains a cell another
 // process holds.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,11 +25,11 @@
 #include <thread>
 #include <vector>
 
+#include "command_util.hpp"
 #include "dataset_fixtures.hpp"
 #include "ff/config.hpp"
 #include "ff/error.hpp"
 #include "ff/study.hpp"
-#include "command_util.hpp"
 #include "test_paths.hpp"
 #include "train/study_grid.hpp"
 #include "train/study_report.hpp"
@@ -83,15 +83,21 @@ TEST(StudyGrid, DefaultGridIsTheStudys) {
                                             ff::study::base_config(request), request);
   // 5 labelled tasks x (ff, bp-ce), the goodness variants on supervised and rotation, and
   // unsupervised FF: 15 cells.
-  const std::vector<std::string> expected = {
-      "mnist-supervised-ff-s0",         "mnist-supervised-bp-ce-s0",
-      "mnist-supervised-bp-goodness-last-s0", "mnist-supervised-bp-goodness-all-s0",
-      "mnist-rotation-ff-s0",           "mnist-rotation-bp-ce-s0",
-      "mnist-rotation-bp-goodness-last-s0", "mnist-rotation-bp-goodness-all-s0",
-      "mnist-flip-h-ff-s0",             "mnist-flip-h-bp-ce-s0",
-      "mnist-flip-hv-ff-s0",            "mnist-flip-hv-bp-ce-s0",
-      "mnist-jigsaw-ff-s0",             "mnist-jigsaw-bp-ce-s0",
-      "mnist-unsupervised-ff-s0"};
+  const std::vector<std::string> expected = {"mnist-supervised-ff-s0",
+                                             "mnist-supervised-bp-ce-s0",
+                                             "mnist-supervised-bp-goodness-last-s0",
+                                             "mnist-supervised-bp-goodness-all-s0",
+                                             "mnist-rotation-ff-s0",
+                                             "mnist-rotation-bp-ce-s0",
+                                             "mnist-rotation-bp-goodness-last-s0",
+                                             "mnist-rotation-bp-goodness-all-s0",
+                                             "mnist-flip-h-ff-s0",
+                                             "mnist-flip-h-bp-ce-s0",
+                                             "mnist-flip-hv-ff-s0",
+                                             "mnist-flip-hv-bp-ce-s0",
+                                             "mnist-jigsaw-ff-s0",
+                                             "mnist-jigsaw-bp-ce-s0",
+                                             "mnist-unsupervised-ff-s0"};
   EXPECT_EQ(cell_names(cells), expected);
   for (const auto& cell : cells) {
     EXPECT_EQ(cell.config.data_dir, "data/mnist");
@@ -168,12 +174,18 @@ TEST(StudyGrid, RefusesBadRequests) {
   expect_refused(with([](StudyRequest& r) { r.sweep = "epochs=2,x"; }), "'x' is not a valid value");
   expect_refused(with([](StudyRequest& r) { r.sweep = "score_layers=1,2;1_2"; }),
                  "give the same cell folder");
-  expect_refused(with([](StudyRequest& r) { r.overrides = {{"epochs", "many"}}; }),
+  expect_refused(with([](StudyRequest& r) {
+                   r.overrides = {{"epochs", "many"}};
+                 }),
                  "'many' is not a valid value for epochs");
-  expect_refused(with([](StudyRequest& r) { r.overrides = {{"task", "rotation"}}; }),
+  expect_refused(with([](StudyRequest& r) {
+                   r.overrides = {{"task", "rotation"}};
+                 }),
                  "set by each cell");
   // A value of the right type but out of range fails in the cells' validation, naming the cell.
-  expect_refused(with([](StudyRequest& r) { r.overrides = {{"epochs", "-1"}}; }),
+  expect_refused(with([](StudyRequest& r) {
+                   r.overrides = {{"epochs", "-1"}};
+                 }),
                  "study cell mnist-supervised-ff-s0: --epochs");
   expect_refused(with([](StudyRequest& r) {
                    r.tasks = {"unsupervised"};
@@ -202,8 +214,8 @@ TEST(StudyReport, PublishedFiguresCoverEveryRow) {
 }
 
 TEST(StudyReport, RefusesMalformedPublishedFigures) {
-  for (const char* bad : {"h\n9,rotation,FF,mnist,1,\n", "h\n1,rotation,FF,mnist,lots,\n",
-                          "h\n1,rotation,FF\n"}) {
+  for (const char* bad :
+       {"h\n9,rotation,FF,mnist,1,\n", "h\n1,rotation,FF,mnist,lots,\n", "h\n1,rotation,FF\n"}) {
     EXPECT_THROW(ff::study::parse_published_csv(bad, "x.csv"), ff::Error) << bad;
   }
 }
@@ -228,23 +240,32 @@ TEST(StudyReport, MeanAndDeviationOverSeedsAndTheFinding) {
           {"sweep", {{"option", ""}, {"values", nlohmann::json::array()}}}}}}},
       {"presets", {{"paper", ff::config_to_json(ff::study::preset_config("paper"))}}},
       {"cells", nlohmann::json::array()}};
-  const std::map<std::string, std::pair<double, double>> figures = {  // task_acc, probe_acc
-      {"ff-s0", {0.97, 0.80}}, {"ff-s1", {0.99, 0.82}}, {"bp-ce-s0", {0.995, 0.96}}, {"bp-ce-s1", {0.995, 0.97}}};
+  const std::map<std::string, std::pair<double, double>> figures = {// task_acc, probe_acc
+                                                                    {"ff-s0", {0.97, 0.80}},
+                                                                    {"ff-s1", {0.99, 0.82}},
+                                                                    {"bp-ce-s0", {0.995, 0.96}},
+                                                                    {"bp-ce-s1", {0.995, 0.97}}};
   for (const auto& [suffix, values] : figures) {
     const std::string algo = suffix.substr(0, suffix.size() - 3);
     const std::string name = "mnist-rotation-" + suffix;
-    study["cells"].push_back({{"name", name}, {"dataset", "mnist"}, {"task", "rotation"},
-                              {"algo", algo}, {"sweep", ""}, {"seed", suffix.back() - '0'}});
+    study["cells"].push_back({{"name", name},
+                              {"dataset", "mnist"},
+                              {"task", "rotation"},
+                              {"algo", algo},
+                              {"sweep", ""},
+                              {"seed", suffix.back() - '0'}});
     fs::create_directories(dir / "cells" / name);
-    std::ofstream(dir / "cells" / name / "result.json")
-        << nlohmann::json{{"task_acc", values.first}, {"probe_acc", values.second},
-                          {"train_seconds", 1.5}}.dump();
+    std::ofstream(dir / "cells" / name / "result.json") << nlohmann::json{
+        {"task_acc", values.first},
+        {"probe_acc", values.second},
+        {"train_seconds", 1.5}}.dump();
   }
   std::ofstream(dir / "study.json") << study.dump();
   ff::write_study_report(dir.string());
 
   const std::string csv = read_file(dir / "results.csv");
-  EXPECT_NE(csv.find(",2,rotation,FF,mnist,81.00,1.41,2,76.33,+4.67,ok\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",2,rotation,FF,mnist,81.00,1.41,2,76.33,+4.67,ok\n"), std::string::npos)
+      << csv;
   EXPECT_NE(csv.find(",2,rotation,BP,mnist,96.50,0.71,2,96.81,-0.31,ok\n"), std::string::npos);
   EXPECT_NE(csv.find(",1,rotation,FF,mnist,98.00,1.41,2,98.64,-0.64,ok\n"), std::string::npos);
   EXPECT_NE(csv.find(",2,jigsaw,FF,mnist,,,0,51.18,,not run\n"), std::string::npos);
@@ -300,7 +321,8 @@ TEST_P(StudyKill, RerunCompletesWithIdenticalResultsAndKeepsFinishedCells) {
 
   const Outcome rerun = run_ffcuda(tiny_mnist_study(root / "killed"));
   ASSERT_TRUE(rerun.ok()) << rerun.output;
-  EXPECT_EQ(read_file(root / "killed" / "results.csv"), read_file(root / "straight" / "results.csv"));
+  EXPECT_EQ(read_file(root / "killed" / "results.csv"),
+            read_file(root / "straight" / "results.csv"));
   for (const auto& [cell, result] : finished) {
     EXPECT_EQ(read_file(root / "killed" / "cells" / cell / "result.json"), result)
         << cell << " was recomputed";
@@ -324,7 +346,8 @@ INSTANTIATE_TEST_SUITE_P(CrashPoints, StudyKill,
                                            "evaluation:2", "probe:3"),
                          [](const auto& param_info) {
                            std::string name = param_info.param;
-                           for (char& c : name) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                           for (char& c : name)
+                             c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
                            return name;
                          });
 
@@ -336,7 +359,8 @@ TEST_F(StudyRun, RerunWithOtherSettingsIsRefusedAndAReportCanBeRewritten) {
   const Outcome other = run_ffcuda(study + " --lr 0.01");
   EXPECT_EQ(WEXITSTATUS(other.status), 1);
   EXPECT_EQ(other.output.rfind("ffcuda: error: ", 0), 0u) << other.output;
-  EXPECT_NE(other.output.find("holds another study (config.lr:"), std::string::npos) << other.output;
+  EXPECT_NE(other.output.find("holds another study (config.lr:"), std::string::npos)
+      << other.output;
   EXPECT_EQ(std::count(other.output.begin(), other.output.end(), '\n'), 1) << other.output;
   // The same command again: nothing to do, the same results.
   const Outcome again = run_ffcuda(study);
@@ -365,8 +389,8 @@ TEST_F(StudyRun, ASecondStudyInTheSameFolderNeverTrainsACellAnotherProcessHolds)
     ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
     held[cell] = fd;
   }
-  auto study = std::async(std::launch::async,
-                          [&] { return run_ffcuda(tiny_mnist_study(root / "s")); });
+  auto study =
+      std::async(std::launch::async, [&] { return run_ffcuda(tiny_mnist_study(root / "s")); });
   // It trains the two cells nobody holds...
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
   while (!(fs::exists(cells / "mnist-supervised-ff-s0" / "result.json") &&
@@ -409,22 +433,26 @@ TEST(StudyColour, TinyStudyOnSyntheticCifarAndSvhnFiles) {
   const std::string study =
       "study --datasets cifar10,svhn,fashion-mnist --tasks supervised,rotation --algos ff,bp-ce "
       "--layers 2x16 --epochs 1 --batch 20 --probe-epochs 1 --fast-epochs 1 --device cpu "
-      "--data-root " + (root / "data").string() + " --out " + (root / "study").string();
+      "--data-root " +
+      (root / "data").string() + " --out " + (root / "study").string();
   const Outcome outcome = run_ffcuda(study);
   ASSERT_TRUE(outcome.ok()) << outcome.output;
   EXPECT_NE(outcome.output.find("study: fashion-mnist: no data: no folder"), std::string::npos)
       << outcome.output;
   EXPECT_NE(outcome.output.find("12 cells: 8 finished (0 of them earlier), 4 no data, 0 failed"),
-            std::string::npos) << outcome.output;
+            std::string::npos)
+      << outcome.output;
   const std::string csv = read_file(root / "study" / "results.csv");
-  for (const char* row : {",1,rotation,FF,cifar10,", ",1,rotation,BP,svhn,", ",2,supervised,FF fast,svhn,",
-                          ",2,rotation,BP,cifar10,", ",4,rotation,layer 2,svhn,"}) {
+  for (const char* row :
+       {",1,rotation,FF,cifar10,", ",1,rotation,BP,svhn,", ",2,supervised,FF fast,svhn,",
+        ",2,rotation,BP,cifar10,", ",4,rotation,layer 2,svhn,"}) {
     const size_t at = csv.find(row);
     ASSERT_NE(at, std::string::npos) << row;
     const std::string line = csv.substr(at, csv.find('\n', at) - at);
     EXPECT_EQ(line.substr(line.rfind(',') + 1), "ok") << line;
   }
-  EXPECT_NE(csv.find(",2,rotation,FF,fashion-mnist,,,0,78.98,,no data\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",2,rotation,FF,fashion-mnist,,,0,78.98,,no data\n"), std::string::npos)
+      << csv;
   const auto result = nlohmann::json::parse(
       read_file(root / "study" / "cells" / "cifar10-rotation-ff-s0" / "result.json"));
   EXPECT_EQ(result.at("config").at("dataset"), "cifar10");

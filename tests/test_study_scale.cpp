@@ -2,8 +2,8 @@
 // --report DIR1 DIR2), --jobs K and --gpus LIST (child processes), each giving the results.csv of
 // the whole study run in one process; a child that dies is a failed cell, not a hung study; a
 // study stopped or killed leaves no child running.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,7 +49,9 @@ fs::path fresh_dir(const std::string& name) {
   return dir;
 }
 
-nlohmann::json read_json(const fs::path& path) { return nlohmann::json::parse(read_whole_file(path)); }
+nlohmann::json read_json(const fs::path& path) {
+  return nlohmann::json::parse(read_whole_file(path));
+}
 
 // The cells of the tiny study, in grid order.
 const std::vector<std::string> kCells = {"mnist-supervised-ff-s0", "mnist-supervised-bp-ce-s0",
@@ -72,7 +74,8 @@ TEST(StudyShare, ShardIOfNHoldsTheGridPositionsIModuloNAndRefusesAnythingElse) {
     for (size_t position = 0; position < 12; ++position) {
       int holders = 0;
       for (int index = 1; index <= count; ++index) {
-        const auto shard = ff::study::parse_shard(std::to_string(index) + "/" + std::to_string(count));
+        const auto shard =
+            ff::study::parse_shard(std::to_string(index) + "/" + std::to_string(count));
         if (shard.holds(position)) {
           ++holders;
           EXPECT_EQ(static_cast<int>(position % count) + 1, index);
@@ -81,8 +84,8 @@ TEST(StudyShare, ShardIOfNHoldsTheGridPositionsIModuloNAndRefusesAnythingElse) {
       EXPECT_EQ(holders, 1) << position << " of " << count;  // every cell in exactly one shard
     }
   }
-  for (const char* bad : {"3/2", "0/2", "x", "1/0", "1/", "/2", "1/2/3", "-1/2", " 1/2", "1/2x",
-                          "+1/2", "1.0/2"}) {
+  for (const char* bad :
+       {"3/2", "0/2", "x", "1/0", "1/", "/2", "1/2/3", "-1/2", " 1/2", "1/2x", "+1/2", "1.0/2"}) {
     const std::string error = error_of([&] { ff::study::parse_shard(bad); });
     EXPECT_NE(error.find(std::string("--shard '") + bad + "': write I/N"), std::string::npos)
         << bad << ": " << error;
@@ -108,8 +111,9 @@ TEST(StudyShare, GpusAndJobsGiveTheSlotsOfTheChildProcesses) {
   slots = ff::study::plan_slots(request, "auto");
   EXPECT_EQ(slots.devices, (std::vector<std::string>{"2", "0"}));
   EXPECT_EQ(slots.count, 2);
-  EXPECT_NE(error_of([&] { ff::study::plan_slots(request, "cpu"); }).find("--gpus with --device cpu"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { ff::study::plan_slots(request, "cpu"); }).find("--gpus with --device cpu"),
+      std::string::npos);
   request.jobs = 2;
   EXPECT_NE(error_of([&] { ff::study::plan_slots(request, "cuda"); }).find("--jobs and --gpus"),
             std::string::npos);
@@ -133,7 +137,8 @@ class StudyScale : public ::testing::Test {
   static std::string tiny_study(const fs::path& out, const std::string& device = "cpu") {
     return "study --datasets mnist --tasks supervised,rotation --algos ff,bp-ce --layers 2x16 "
            "--epochs 1 --train-limit 300 --test-limit 100 --probe-epochs 1 --fast-epochs 1 "
-           "--save-interval 0 --device " + device + " --data-root " +
+           "--save-interval 0 --device " +
+           device + " --data-root " +
            fs::path(ff::testing_util::mnist_dir()).parent_path().string() + " --out " +
            out.string();
   }
@@ -160,7 +165,8 @@ TEST_F(StudyScale, ShardsInTwoFoldersMergedOrInOneFolderGiveTheWholeStudysResult
     const Outcome part = run_ffcuda(tiny_study(root / folder) + " --shard " + shard);
     ASSERT_TRUE(part.ok()) << part.output;
     EXPECT_NE(part.output.find(std::string("shard ") + shard + ": 2 of the 4 cells"),
-              std::string::npos) << part.output;
+              std::string::npos)
+        << part.output;
   }
   EXPECT_EQ(cell_folders(root / "a"), (std::set<std::string>{kCells[0], kCells[2]}));
   EXPECT_EQ(cell_folders(root / "b"), (std::set<std::string>{kCells[1], kCells[3]}));
@@ -172,11 +178,13 @@ TEST_F(StudyScale, ShardsInTwoFoldersMergedOrInOneFolderGiveTheWholeStudysResult
   ASSERT_TRUE(merged.ok()) << merged.output;
   EXPECT_EQ(read_whole_file(root / "m" / "results.csv"), expected);
   // Without --out the report goes to the first folder named.
-  ASSERT_TRUE(run_ffcuda("study --report " + (root / "b").string() + " " + (root / "a").string()).ok());
+  ASSERT_TRUE(
+      run_ffcuda("study --report " + (root / "b").string() + " " + (root / "a").string()).ok());
   EXPECT_EQ(read_whole_file(root / "b" / "results.csv"), expected);
   // A cell finished in two folders: the first folder's figures, and a note.
   ASSERT_TRUE(run_ffcuda("study --report " + (root / "whole").string() + " " +
-                         (root / "a").string() + " --out " + (root / "m2").string()).ok());
+                         (root / "a").string() + " --out " + (root / "m2").string())
+                  .ok());
   EXPECT_EQ(read_whole_file(root / "m2" / "results.csv"), expected);
   EXPECT_NE(read_whole_file(root / "m2" / "report.md")
                 .find(kCells[0] + " finished in " + (root / "whole").string() + ", " +
@@ -188,8 +196,9 @@ TEST_F(StudyScale, ShardsInTwoFoldersMergedOrInOneFolderGiveTheWholeStudysResult
   nlohmann::json other = read_json(root / "a" / "study.json");
   other["settings"]["config"]["lr"] = 0.01;
   std::ofstream(root / "other" / "study.json") << other.dump();
-  const Outcome refused = run_ffcuda("study --report " + (root / "a").string() + " " +
-                                     (root / "other").string() + " --out " + (root / "m3").string());
+  const Outcome refused =
+      run_ffcuda("study --report " + (root / "a").string() + " " + (root / "other").string() +
+                 " --out " + (root / "m3").string());
   EXPECT_EQ(WEXITSTATUS(refused.status), 1);
   EXPECT_EQ(refused.output.rfind("ffcuda: error: ", 0), 0u) << refused.output;
   EXPECT_NE(refused.output.find("hold different studies (config.lr:"), std::string::npos)
@@ -222,13 +231,17 @@ TEST_F(StudyScale, JobsTwoGivesTheResultsOfJobsOne) {
   const Outcome two = run_ffcuda(tiny_study(root / "two") + " --jobs 2", "OMP_NUM_THREADS=2");
   ASSERT_TRUE(two.ok()) << two.output;
   EXPECT_NE(two.output.find("2 cells at a time (1 thread each)"), std::string::npos) << two.output;
-  EXPECT_EQ(read_whole_file(root / "two" / "results.csv"), read_whole_file(root / "one" / "results.csv"));
+  EXPECT_EQ(read_whole_file(root / "two" / "results.csv"),
+            read_whole_file(root / "one" / "results.csv"));
   for (const std::string& cell : kCells) {
     // Each child wrote its own lines to its cell's log and ran with its share of the threads.
     EXPECT_NE(read_whole_file(root / "two" / "cells" / cell / "log.txt").find("wrote "),
-              std::string::npos) << cell;
-    EXPECT_EQ(read_json(root / "two" / "cells" / cell / "result.json")["environment"]["omp_num_threads"],
-              "1") << cell;
+              std::string::npos)
+        << cell;
+    EXPECT_EQ(
+        read_json(root / "two" / "cells" / cell / "result.json")["environment"]["omp_num_threads"],
+        "1")
+        << cell;
     EXPECT_FALSE(fs::exists(root / "one" / "cells" / cell / "log.txt")) << cell;
   }
   fs::remove_all(root);
@@ -261,8 +274,10 @@ TEST_F(StudyScale, GpusGiveEachChildItsDeviceAndWithoutAGpuEachFallsBackToTheCpu
       EXPECT_NE(log.find("running on the CPU", at), std::string::npos) << log;
     }
     EXPECT_EQ(lines, 1u) << cell << ":\n" << log;
-    EXPECT_EQ(read_json(root / "g" / "cells" / cell / "result.json")["device"].get<std::string>().rfind("cpu", 0),
-              0u);
+    EXPECT_EQ(
+        read_json(root / "g" / "cells" / cell / "result.json")["device"].get<std::string>().rfind(
+            "cpu", 0),
+        0u);
   }
   fs::remove_all(root);
 }
@@ -273,7 +288,8 @@ TEST_F(StudyScale, AChildThatDiesIsAFailedCellAndARerunCompletesTheStudy) {
   const Outcome killed = run_ffcuda(tiny_study(root / "s") + " --jobs 2", "FF_FAULT=step:2");
   EXPECT_TRUE(WIFEXITED(killed.status) && WEXITSTATUS(killed.status) == 1) << killed.output;
   EXPECT_NE(killed.output.find("4 cells: 0 finished (0 of them earlier), 0 no data, 4 failed"),
-            std::string::npos) << killed.output;
+            std::string::npos)
+      << killed.output;
   EXPECT_NE(killed.output.find("ffcuda: error: 4 study cells failed"), std::string::npos);
   for (const std::string& cell : kCells) {
     const nlohmann::json error = read_json(root / "s" / "cells" / cell / "error.json");
@@ -284,7 +300,8 @@ TEST_F(StudyScale, AChildThatDiesIsAFailedCellAndARerunCompletesTheStudy) {
   const Outcome rerun = run_ffcuda(tiny_study(root / "s") + " --jobs 2");
   ASSERT_TRUE(rerun.ok()) << rerun.output;
   EXPECT_NE(rerun.output.find("4 cells: 4 finished (0 of them earlier), 0 no data, 0 failed"),
-            std::string::npos) << rerun.output;
+            std::string::npos)
+      << rerun.output;
   fs::remove_all(root);
 }
 
@@ -336,7 +353,8 @@ TEST_F(StudyScale, AStoppedOrKilledStudyLeavesNoChildRunning) {
     const fs::path out = root / (signal == SIGTERM ? "term" : "kill");
     const pid_t pid = start_ffcuda(study + out.string(), root / "log.txt");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (processes_naming(out.string()).size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    while (processes_naming(out.string()).size() < 2 &&
+           std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     ASSERT_EQ(processes_naming(out.string()).size(), 2u) << read_whole_file(root / "log.txt");
@@ -352,7 +370,8 @@ TEST_F(StudyScale, AStoppedOrKilledStudyLeavesNoChildRunning) {
     EXPECT_TRUE(processes_naming(out.string()).empty()) << "children left running";
     if (signal == SIGTERM) {
       EXPECT_NE(read_whole_file(root / "log.txt").find("study: stopping 2 running cells"),
-                std::string::npos) << read_whole_file(root / "log.txt");
+                std::string::npos)
+          << read_whole_file(root / "log.txt");
     }
     for (const std::string& cell : kCells) {
       EXPECT_FALSE(fs::exists(out / "cells" / cell / "error.json")) << cell;

@@ -60,7 +60,9 @@ std::vector<int> transformed(Task task, int transform, int channels, int labels,
   return values;
 }
 
-Grid first_channel(const std::vector<int>& values) { return Grid(values.begin(), values.begin() + 16); }
+Grid first_channel(const std::vector<int>& values) {
+  return Grid(values.begin(), values.begin() + 16);
+}
 
 TEST(Tasks, RotationsCounterClockwise) {
   EXPECT_EQ(first_channel(transformed(Task::kRotation, 0, 1, 4)), kImage);
@@ -194,7 +196,8 @@ TEST(Tasks, UnsupervisedNegativesAreMaskedHybridsOfTwoImages) {
   // Blurred masks are smooth: far fewer changes between horizontal neighbours than random bits.
   int changes = 0;
   for (int r = 0; r < 28; ++r) {
-    for (int c = 1; c < 28; ++c) changes += out[2 * plane + r * 28 + c] != out[2 * plane + r * 28 + c - 1];
+    for (int c = 1; c < 28; ++c)
+      changes += out[2 * plane + r * 28 + c] != out[2 * plane + r * 28 + c - 1];
   }
   EXPECT_LT(changes, 28 * 27 / 4);
 }

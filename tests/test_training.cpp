@@ -53,7 +53,8 @@ TEST_F(Training, SupervisedSlowAccuracyClearlyBeatsChance) {
     last = trainer.steps().train_epoch(epoch);
     if (epoch == 0) first = last;
   }
-  const SlowEvalResult slow = trainer.evaluator().evaluate_slow(trainer.test_split(), config.test_seed);
+  const SlowEvalResult slow =
+      trainer.evaluator().evaluate_slow(trainer.test_split(), config.test_seed);
   // Chance is 10%; this run measured 82.6% (seed 3) and 84.4% (seed 4) when written. 70% leaves
   // margin for noise while failing on any real breakage of forward, loss, gradient or optimiser.
   EXPECT_GT(slow.accuracy, 0.70);
@@ -103,7 +104,8 @@ TEST_F(Training, ResumeIsBitIdenticalToAnUninterruptedRun) {
   for (int epoch = next; epoch < 4; ++epoch) resumed_loss = resumed.steps().train_epoch(epoch);
 
   EXPECT_EQ(resumed_loss, straight_loss);
-  EXPECT_EQ(resumed.model().network().params().download(), straight.model().network().params().download());
+  EXPECT_EQ(resumed.model().network().params().download(),
+            straight.model().network().params().download());
   EXPECT_EQ(resumed.model().optimizer().second_moment().download(),
             straight.model().optimizer().second_moment().download());
 
@@ -128,10 +130,12 @@ TEST_F(Training, Layer1ReuseMatchesThePlainComputation) {
     auto run = [&](bool reuse) {
       config.reuse_layer1 = reuse;
       Trainer trainer(*backend, config, data);
-      trainer.steps().compute_step_gradients(0, 0);  // same weights (the initialisation) in both runs
+      trainer.steps().compute_step_gradients(0,
+                                             0);  // same weights (the initialisation) in both runs
       std::pair<std::vector<float>, double> out{trainer.model().network().grads().download(), 0.0};
       trainer.steps().train_epoch(0);
-      out.second = trainer.evaluator().evaluate_slow(trainer.test_split(), config.test_seed).accuracy;
+      out.second =
+          trainer.evaluator().evaluate_slow(trainer.test_split(), config.test_seed).accuracy;
       return out;
     };
     const auto [plain_grads, plain_accuracy] = run(false);

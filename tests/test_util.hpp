@@ -35,7 +35,8 @@ inline Dataset synthetic_images(uint64_t seed, size_t count) {
       set->images.push_back(static_cast<uint8_t>(w.v[0] & 0xffu));
     }
     for (size_t i = 0; i < count; ++i) {
-      const Philox4 w = random_words(seed, split + 2, static_cast<uint32_t>(i), RandomPurpose::kInit);
+      const Philox4 w =
+          random_words(seed, split + 2, static_cast<uint32_t>(i), RandomPurpose::kInit);
       set->labels.push_back(static_cast<uint8_t>(uniform_below(w.v[0], 10)));
     }
   }

@@ -83,7 +83,8 @@ void gemm_fp32(const Shape& s, const float* a, const float* b, float* c) {
 // operands, f32 result. Created once per shape, as an engine would cache it.
 class Matmul {
  public:
-  Matmul(const Shape& s, dnnl::memory::data_type type) : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+  Matmul(const Shape& s, dnnl::memory::data_type type)
+      : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
     using dnnl::memory;
     const memory::dims a_strides = s.transpose_a ? memory::dims{1, s.m} : memory::dims{s.k, 1};
     const memory::dims b_strides = s.transpose_a ? memory::dims{s.n, 1} : memory::dims{1, s.k};
@@ -117,8 +118,10 @@ double checked_error(const Shape& s, const std::vector<float>& a, const std::vec
     for (int j = 0; j < s.n; ++j) {
       double sum = 0;
       for (int p = 0; p < s.k; ++p) {
-        const double x = s.transpose_a ? a[static_cast<size_t>(p) * s.m + i] : a[static_cast<size_t>(i) * s.k + p];
-        const double y = s.transpose_a ? b[static_cast<size_t>(p) * s.n + j] : b[static_cast<size_t>(j) * s.k + p];
+        const double x = s.transpose_a ? a[static_cast<size_t>(p) * s.m + i]
+                                       : a[static_cast<size_t>(i) * s.k + p];
+        const double y = s.transpose_a ? b[static_cast<size_t>(p) * s.n + j]
+                                       : b[static_cast<size_t>(j) * s.k + p];
         sum += x * y;
       }
       const double d = c[static_cast<size_t>(i) * s.n + j] - sum;
@@ -195,8 +198,8 @@ int main(int argc, char** argv) {
 #if defined(GEMM_SURVEY_DNNL)
     std::unique_ptr<Matmul> primitive;
     if (matmul) {
-      primitive = std::make_unique<Matmul>(
-          s, bf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32);
+      primitive = std::make_unique<Matmul>(s, bf16 ? dnnl::memory::data_type::bf16
+                                                   : dnnl::memory::data_type::f32);
     }
 #else
     (void)matmul;

@@ -48,7 +48,8 @@ class Backend {
   std::weak_ptr<const void> lifetime() const { return lifetime_; }
 
   virtual DeviceKind kind() const = 0;
-  virtual std::string name() const = 0;  // e.g. "cpu (oneDNN 2.6, avx2 kernels, 2 threads)", "cuda:0 NVIDIA H100"
+  virtual std::string name()
+      const = 0;  // e.g. "cpu (oneDNN 2.6, avx2 kernels, 2 threads)", "cuda:0 NVIDIA H100"
 
   // ---- memory ----
   virtual void* allocate(size_t bytes) = 0;  // throws ff::Error saying how much and what to do
@@ -98,7 +99,8 @@ class Backend {
   virtual void prepare_batch(const BatchSpec& spec, float* out, int32_t* task_labels) = 0;
 
   // ---- dense ----
-  // out[r, 0:cols] = in[r] / (1e-8 + sqrt(mean(in[r]^2))), out rows ld_out apart (for concatenation).
+  // out[r, 0:cols] = in[r] / (1e-8 + sqrt(mean(in[r]^2))), out rows ld_out apart (for
+  // concatenation).
   virtual void rms_norm(const float* in, int rows, int cols, float* out, int ld_out) = 0;
   virtual void gemm(const GemmDesc& desc, const float* a, const float* b, float* c,
                     Epilogue epilogue = Epilogue::kNone, const float* bias = nullptr) = 0;
@@ -133,13 +135,14 @@ class Backend {
 
   // ---- layer-1 reuse across labels (see ff/batch_prep.hpp) ----
   // h [groups*ref_rows x out]: group 0 = relu(z_ref); row r of a later group =
-  // relu(z_ref[r % ref_rows] + s_r W[:, label_r] - s_ref W[:, label_ref]), the labels and scales read
-  // from the label columns of the normalised input rows xn [groups*ref_rows x in].
+  // relu(z_ref[r % ref_rows] + s_r W[:, label_r] - s_ref W[:, label_ref]), the labels and scales
+  // read from the label columns of the normalised input rows xn [groups*ref_rows x in].
   virtual void label_swap_forward(const float* z_ref, const float* xn, int ref_rows, int groups,
                                   int in, int out, int num_labels, const float* weight,
                                   float* h) = 0;
   // For a positive/negative batch whose weight gradient was taken as (dz_pos + dz_neg)^T xn_pos:
-  // adds the negatives' label terms, weight_grad[u, n_i] += s dz_neg[i, u], [u, p_i] -= s dz_neg[i, u].
+  // adds the negatives' label terms, weight_grad[u, n_i] += s dz_neg[i, u], [u, p_i] -= s dz_neg[i,
+  // u].
   virtual void label_swap_weight_correction(const float* xn, const float* dz_neg, int batch, int in,
                                             int out, int num_labels, float* weight_grad) = 0;
   // out[i] = a[i] + b[i]

@@ -159,8 +159,8 @@ FF_HD uint32_t hybrid_partner(uint64_t seed, uint64_t epoch, uint32_t index, uin
 
 // Bit p of the sample's random bit image (128 bits per Philox block).
 FF_HD float hybrid_random_bit(uint64_t seed, uint64_t epoch, uint32_t index, int p) {
-  const Philox4 w = random_words(seed, epoch, index, RandomPurpose::kHybridMask,
-                                 static_cast<uint32_t>(p / 128));
+  const Philox4 w =
+      random_words(seed, epoch, index, RandomPurpose::kHybridMask, static_cast<uint32_t>(p / 128));
   return static_cast<float>((w.v[(p / 32) % 4] >> (p % 32)) & 1u);
 }
 
@@ -172,7 +172,8 @@ FF_HD float blur_tap(const float* in, int height, int width, int row, int col, b
            0.25f * in[row * width + right];
   }
   const int up = row > 0 ? row - 1 : row, down = row + 1 < height ? row + 1 : row;
-  return 0.25f * in[up * width + col] + 0.5f * in[row * width + col] + 0.25f * in[down * width + col];
+  return 0.25f * in[up * width + col] + 0.5f * in[row * width + col] +
+         0.25f * in[down * width + col];
 }
 
 // The thresholded mask of one sample into mask[height*width] (1 = take the sample's own pixel),
@@ -182,8 +183,10 @@ FF_HD void hybrid_mask(uint64_t seed, uint64_t epoch, uint32_t index, int height
   const int plane = height * width;
   for (int p = 0; p < plane; ++p) mask[p] = hybrid_random_bit(seed, epoch, index, p);
   for (int pass = 0; pass < kHybridBlurPasses; ++pass) {
-    for (int p = 0; p < plane; ++p) scratch[p] = blur_tap(mask, height, width, p / width, p % width, true);
-    for (int p = 0; p < plane; ++p) mask[p] = blur_tap(scratch, height, width, p / width, p % width, false);
+    for (int p = 0; p < plane; ++p)
+      scratch[p] = blur_tap(mask, height, width, p / width, p % width, true);
+    for (int p = 0; p < plane; ++p)
+      mask[p] = blur_tap(scratch, height, width, p / width, p % width, false);
   }
   for (int p = 0; p < plane; ++p) mask[p] = mask[p] > 0.5f ? 1.0f : 0.0f;
 }

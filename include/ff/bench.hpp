@@ -9,11 +9,11 @@
 namespace ff {
 
 struct BenchConfig {
-  TrainConfig train;      // layers, batch, algo, dataset (for the image shape), device
-  int warmup = 5;         // steps before timing
-  int iterations = 30;    // timed steps (median, spread)
-  int eval_images = 1000; // images of the slow-evaluation benchmark
-  std::string json_path;  // also write the JSON here (atomically)
+  TrainConfig train;       // layers, batch, algo, dataset (for the image shape), device
+  int warmup = 5;          // steps before timing
+  int iterations = 30;     // timed steps (median, spread)
+  int eval_images = 1000;  // images of the slow-evaluation benchmark
+  std::string json_path;   // also write the JSON here (atomically)
 };
 
 // Prints a table and returns the JSON record (device, config, step and GEMM times, TFLOP/s,

@@ -30,58 +30,68 @@ enum class DeviceChoice { kAuto, kCuda, kCpu };
 // opinion of the linear classifier trained alongside (Hinton's hard negatives).
 enum class NegativesMode { kRandom, kHard };
 
-template <> struct NameTable<Algo> {
+template <>
+struct NameTable<Algo> {
   static constexpr const char* option = "--algo";
   static constexpr NamedValue<Algo> entries[] = {{Algo::kFf, "ff"},
                                                  {Algo::kBpCe, "bp-ce"},
                                                  {Algo::kBpGoodnessLast, "bp-goodness-last"},
                                                  {Algo::kBpGoodnessAll, "bp-goodness-all"}};
 };
-template <> struct NameTable<Task> {
+template <>
+struct NameTable<Task> {
   static constexpr const char* option = "--task";
   static constexpr NamedValue<Task> entries[] = {
       {Task::kSupervised, "supervised"}, {Task::kRotation, "rotation"},
       {Task::kFlipH, "flip-h"},          {Task::kFlipHV, "flip-hv"},
       {Task::kJigsaw, "jigsaw"},         {Task::kUnsupervised, "unsupervised"}};
 };
-template <> struct NameTable<OptimizerKind> {
+template <>
+struct NameTable<OptimizerKind> {
   static constexpr const char* option = "--optimizer";
   static constexpr NamedValue<OptimizerKind> entries[] = {{OptimizerKind::kAdam, "adam"},
                                                           {OptimizerKind::kSgd, "sgd"}};
 };
-template <> struct NameTable<GemmPrecision> {
+template <>
+struct NameTable<GemmPrecision> {
   static constexpr const char* option = "--precision";
   static constexpr NamedValue<GemmPrecision> entries[] = {{GemmPrecision::kFp32, "fp32"},
                                                           {GemmPrecision::kTf32, "tf32"},
                                                           {GemmPrecision::kBf16, "bf16"}};
 };
-template <> struct NameTable<PassMode> {
+template <>
+struct NameTable<PassMode> {
   static constexpr const char* option = "--pass-mode";
   static constexpr NamedValue<PassMode> entries[] = {{PassMode::kStacked, "stacked"},
                                                      {PassMode::kStreams, "streams"}};
 };
-template <> struct NameTable<GraphsMode> {
+template <>
+struct NameTable<GraphsMode> {
   static constexpr const char* option = "--graphs";
   static constexpr NamedValue<GraphsMode> entries[] = {
       {GraphsMode::kOn, "on"}, {GraphsMode::kOff, "off"}, {GraphsMode::kAuto, "auto"}};
 };
-template <> struct NameTable<GoodnessMode> {
+template <>
+struct NameTable<GoodnessMode> {
   static constexpr const char* option = "--goodness";
   static constexpr NamedValue<GoodnessMode> entries[] = {{GoodnessMode::kSum, "sum"},
                                                          {GoodnessMode::kMean, "mean"}};
 };
-template <> struct NameTable<FfLossKind> {
+template <>
+struct NameTable<FfLossKind> {
   static constexpr const char* option = "--loss";
   static constexpr NamedValue<FfLossKind> entries[] = {{FfLossKind::kSoftplus, "softplus"},
                                                        {FfLossKind::kSymba, "symba"}};
 };
-template <> struct NameTable<DeviceChoice> {
+template <>
+struct NameTable<DeviceChoice> {
   static constexpr const char* option = "--device";
   static constexpr NamedValue<DeviceChoice> entries[] = {
       {DeviceChoice::kAuto, "auto"}, {DeviceChoice::kCuda, "cuda"}, {DeviceChoice::kCpu, "cpu"}};
 };
 
-template <> struct NameTable<NegativesMode> {
+template <>
+struct NameTable<NegativesMode> {
   static constexpr const char* option = "--negatives";
   static constexpr NamedValue<NegativesMode> entries[] = {{NegativesMode::kRandom, "random"},
                                                           {NegativesMode::kHard, "hard"}};

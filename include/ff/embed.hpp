@@ -10,7 +10,7 @@ namespace ff {
 
 struct EmbedRequest {
   std::string checkpoint_path, data_dir, device = "auto", out_dir;
-  std::string layers = "last3";  // lastN | all | 1,3,... | each (one file per layer)
+  std::string layers = "last3";   // lastN | all | 1,3,... | each (one file per layer)
   std::string label = "neutral";  // neutral | true | a label number
   std::string split = "test";     // test | train
   int64_t limit = 0;              // only the first N images of the split (0: all)
@@ -18,7 +18,8 @@ struct EmbedRequest {
 
 // Writes to out_dir: features_<layers>.npy (float32 [N, D], one per layer set; with "each"
 // features_layer<l>.npy per layer), labels.npy (the class, int64 [N]), pretext_labels.npy (the
-// drawn transform, int64 [N], with --label true on a pretext task) and meta.json. Returns meta.json.
+// drawn transform, int64 [N], with --label true on a pretext task) and meta.json. Returns
+// meta.json.
 nlohmann::json run_embed(const EmbedRequest& request);
 
 }  // namespace ff

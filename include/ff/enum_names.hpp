@@ -7,9 +7,9 @@
 //   static constexpr NamedValue<E> entries[] = {...};
 #pragma once
 
+#include <iterator>
 #include <string>
 #include <string_view>
-#include <iterator>
 
 #include "ff/error.hpp"
 

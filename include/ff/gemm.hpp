@@ -1,6 +1,6 @@
 // GEMMs described once, in BLAS column-major terms, so the CPU backend (CBLAS) and the CUDA backend
-// (cuBLAS/cuBLASLt) execute the very same descriptor and the CPU tests vouch for every transpose and
-// leading dimension.
+// (cuBLAS/cuBLASLt) execute the very same descriptor and the CPU tests vouch for every transpose
+// and leading dimension.
 //
 // All engine tensors are row-major. A row-major [r x c] matrix is, to BLAS, a column-major [c x r]
 // matrix (its transpose) with leading dimension c. The helpers below do that bookkeeping once.

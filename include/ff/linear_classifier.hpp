@@ -12,8 +12,8 @@
 namespace ff {
 
 struct LabelledFeatures {
-  const float* features = nullptr;  // backend memory, [count x width]
-  const int32_t* labels = nullptr;  // backend memory, [count]
+  const float* features = nullptr;   // backend memory, [count x width]
+  const int32_t* labels = nullptr;   // backend memory, [count]
   std::vector<int32_t> host_labels;  // the same labels on the host (for the per-epoch shuffle)
   size_t count = 0;
 };

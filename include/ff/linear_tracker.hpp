@@ -38,7 +38,7 @@ class LinearTracker {
   Model& model_;
   const TaskShape shape_;
   const int batch_, classes_, features_;
-  const bool labelled_input_;     // the network's input carries the task's (neutral) label
+  const bool labelled_input_;      // the network's input carries the task's (neutral) label
   const std::vector<int> layers_;  // the scoring layers, whose activities are the features
   Array<float> input_, xn_, h_, features_buffer_, logits_, dlogits_, row_loss_;
   Array<int32_t> class_labels_, negatives_;

@@ -10,9 +10,7 @@
 namespace ff {
 
 // log(1 + exp(x)) without overflow for large |x|: for x > 0 it is x + log1p(exp(-x)).
-FF_HD float softplus(float x) {
-  return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));
-}
+FF_HD float softplus(float x) { return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
 FF_HD double softplus(double x) { return x > 0.0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
 
 // 1 / (1 + exp(-x)) without overflow: exp is only ever taken of a non-positive number.
@@ -147,8 +145,8 @@ FF_HD PairLoss ff_pair_loss(const FfLossSpec& s, float g_pos, float g_neg) {
 
 namespace ff {
 
-// Backward of y = relu-output h normalised, x_norm = h * s with s = 1/(1e-8 + r), r = sqrt(mean h^2),
-// followed by the ReLU mask: dz_i = [h_i > 0] * (s * g_i - c * h_i) where g = dL/dx_norm and
+// Backward of y = relu-output h normalised, x_norm = h * s with s = 1/(1e-8 + r), r = sqrt(mean
+// h^2), followed by the ReLU mask: dz_i = [h_i > 0] * (s * g_i - c * h_i) where g = dL/dx_norm and
 // c = s^2 * dot(g, h) / (N r). The full Jacobian of the norm, not an approximation.
 struct RmsBackwardScalars {
   float s, c;

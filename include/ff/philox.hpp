@@ -44,8 +44,8 @@ enum class RandomPurpose : uint32_t {
   kHardNegative = 7,
 };
 
-// Four independent 32-bit words for (seed, step, sample, purpose, block). `block` numbers successive
-// groups of four words for draws that need many (masks, weight init).
+// Four independent 32-bit words for (seed, step, sample, purpose, block). `block` numbers
+// successive groups of four words for draws that need many (masks, weight init).
 FF_HD Philox4 random_words(uint64_t seed, uint64_t step, uint32_t sample, RandomPurpose purpose,
                            uint32_t block = 0) {
   const Philox4 counter{{sample, static_cast<uint32_t>(step), static_cast<uint32_t>(step >> 32),
@@ -53,7 +53,8 @@ FF_HD Philox4 random_words(uint64_t seed, uint64_t step, uint32_t sample, Random
   return philox4x32_10(counter, static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
 }
 
-// Uniform integer in [0, n) from one 32-bit word (multiply-shift; bias < n / 2^32, negligible here).
+// Uniform integer in [0, n) from one 32-bit word (multiply-shift; bias < n / 2^32, negligible
+// here).
 FF_HD uint32_t uniform_below(uint32_t word, uint32_t n) {
   return static_cast<uint32_t>((static_cast<uint64_t>(word) * n) >> 32);
 }

@@ -25,9 +25,10 @@ struct StudyRequest {
   double save_interval_s = 30.0;   // a cell's checkpoint at the end of an epoch, at most this often
   // How this process takes part (not part of the study's settings: every share of one study
   // agrees on study.json).
-  std::string shard;  // "I/N": only the cells whose grid position k (from 1) has (k - 1) % N == I - 1
-  int jobs = 1;       // cells at a time; above 1 each runs in a child process
-  std::string gpus;   // "0,1": one child per GPU, CUDA_VISIBLE_DEVICES set to it ("": none)
+  std::string
+      shard;     // "I/N": only the cells whose grid position k (from 1) has (k - 1) % N == I - 1
+  int jobs = 1;  // cells at a time; above 1 each runs in a child process
+  std::string gpus;  // "0,1": one child per GPU, CUDA_VISIBLE_DEVICES set to it ("": none)
 };
 
 // Runs the study's cells that have no result yet (resuming an interrupted one from its checkpoint),

@@ -52,9 +52,16 @@ FF_HD void transform_source(Task task, int index, int height, int width, int row
   int r = row, c = col;
   switch (task) {
     case Task::kRotation:
-      if (index == 1) { r = col; c = width - 1 - row; }
-      else if (index == 2) { r = height - 1 - row; c = width - 1 - col; }
-      else if (index == 3) { r = height - 1 - col; c = row; }
+      if (index == 1) {
+        r = col;
+        c = width - 1 - row;
+      } else if (index == 2) {
+        r = height - 1 - row;
+        c = width - 1 - col;
+      } else if (index == 3) {
+        r = height - 1 - col;
+        c = row;
+      }
       break;
     case Task::kFlipH:
     case Task::kFlipHV:

@@ -31,7 +31,7 @@ void require_matching_config(const Checkpoint& checkpoint, const std::string& pa
 
 // Loads weights (and, with `with_optimizer`, the optimiser state) into `model`, after checking
 // that the checkpoint's network matches `config`. Returns the epoch to continue from.
-int restore_training_checkpoint(const Checkpoint& checkpoint, const std::string& path,
-                                Model& model, const TrainConfig& config, bool with_optimizer);
+int restore_training_checkpoint(const Checkpoint& checkpoint, const std::string& path, Model& model,
+                                const TrainConfig& config, bool with_optimizer);
 
 }  // namespace ff

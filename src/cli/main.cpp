@@ -85,16 +85,20 @@ void add_train_options(CLI::App& app, ff::TrainConfig& c) {
                  "layers summed by slow classification: default (all but the first) | all | "
                  "lastN | 1,3,...")
       ->capture_default_str();
-  app.add_option("--eval-every", c.eval_every, "slow test evaluation every N epochs (0: at the end)")
+  app.add_option("--eval-every", c.eval_every,
+                 "slow test evaluation every N epochs (0: at the end)")
       ->capture_default_str();
-  app.add_option("--eval-batch", c.eval_batch, "images per evaluation chunk")->capture_default_str();
+  app.add_option("--eval-batch", c.eval_batch, "images per evaluation chunk")
+      ->capture_default_str();
   app.add_option("--fast-epochs", c.fast_epochs, "epochs of the fast linear classifier")
       ->capture_default_str();
   app.add_option("--fast-lr", c.fast_lr, "learning rate of the fast classifier")
       ->capture_default_str();
   app.add_flag("--probe", c.probe, "after pretraining, train a linear probe on the class labels");
-  app.add_option("--probe-epochs", c.probe_epochs, "epochs of the linear probe")->capture_default_str();
-  app.add_option("--probe-lr", c.probe_lr, "learning rate of the linear probe")->capture_default_str();
+  app.add_option("--probe-epochs", c.probe_epochs, "epochs of the linear probe")
+      ->capture_default_str();
+  app.add_option("--probe-lr", c.probe_lr, "learning rate of the linear probe")
+      ->capture_default_str();
   app.add_option("--probe-layers", c.probe_layers,
                  "probe features: lastN | all | 1,3,... | each (one probe per layer, then all)")
       ->capture_default_str();
@@ -162,8 +166,9 @@ std::vector<CLI::Option*> add_study_options(CLI::App& app, ff::StudyRequest& req
                  "with ;)");
   app.add_option("--data-root", request.data_root, "dataset d is read from DIR/d")
       ->capture_default_str();
-  app.add_flag("--keep-checkpoints", request.keep_checkpoints,
-               "keep each finished cell's checkpoint (default: removed once its result is written)");
+  app.add_flag(
+      "--keep-checkpoints", request.keep_checkpoints,
+      "keep each finished cell's checkpoint (default: removed once its result is written)");
   app.add_option("--save-interval", request.save_interval_s,
                  "a cell's checkpoint is written at the end of an epoch, at most every S seconds")
       ->capture_default_str();
@@ -279,12 +284,14 @@ int run_command(int argc, char** argv) {
   add_saved_network_options(*embed, embed_request.checkpoint_path, embed_request.data_dir,
                             embed_request.device, embed_request.out_dir)
       ->required();
-  embed->add_option("--layers", embed_request.layers,
-                    "lastN | all | 1,3,... | each (one file per layer)")
+  embed
+      ->add_option("--layers", embed_request.layers,
+                   "lastN | all | 1,3,... | each (one file per layer)")
       ->capture_default_str();
-  embed->add_option("--label", embed_request.label,
-                    "label in the input: neutral | true (transformed images, their task label) | "
-                    "a label number")
+  embed
+      ->add_option("--label", embed_request.label,
+                   "label in the input: neutral | true (transformed images, their task label) | "
+                   "a label number")
       ->capture_default_str();
   embed->add_option("--split", embed_request.split, "test | train")->capture_default_str();
   embed->add_option("--limit", embed_request.limit, "only the first N images (0: all)")
@@ -295,10 +302,10 @@ int run_command(int argc, char** argv) {
   std::vector<std::string> study_report_dirs;
   std::string study_published, study_run_cell;
   CLI::App* study = app.add_subcommand(
-      "study", "the whole study (datasets x tasks x algorithms) as one resumable run, and its report");
-  const std::vector<CLI::Option*> study_train_options =
-      add_study_options(*study, study_request, study_scratch, study_report_dirs, study_published,
-                        study_run_cell);
+      "study",
+      "the whole study (datasets x tasks x algorithms) as one resumable run, and its report");
+  const std::vector<CLI::Option*> study_train_options = add_study_options(
+      *study, study_request, study_scratch, study_report_dirs, study_published, study_run_cell);
 
   // CLI11 would take an unknown first word for a stray argument ("A subcommand is required").
   if (argc > 1 && argv[1][0] != '-' && !is_subcommand(app, argv[1])) {

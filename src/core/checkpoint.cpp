@@ -12,10 +12,10 @@
 #include <fstream>
 #include <initializer_list>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string_view>
-#include <nlohmann/json.hpp>
 
 #include "ff/error.hpp"
 #include "ff/fault.hpp"
@@ -25,13 +25,15 @@ namespace ff {
 namespace {
 
 // safetensors stores the header length and the tensor bytes little-endian; we copy them verbatim.
-static_assert(std::endian::native == std::endian::little, "checkpoints assume a little-endian host");
+static_assert(std::endian::native == std::endian::little,
+              "checkpoints assume a little-endian host");
 
 using Json = nlohmann::ordered_json;  // ordered, so the header lists tensors in file order
 
 constexpr const char* kRecreate = "re-create it with --save";
 
-[[noreturn]] void fail(const std::string& path, const std::string& fault, const std::string& advice) {
+[[noreturn]] void fail(const std::string& path, const std::string& fault,
+                       const std::string& advice) {
   throw Error(path + ": " + fault + ": " + advice);
 }
 
@@ -155,8 +157,7 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
   result.begin = offsets[0].get<uint64_t>();
   result.end = offsets[1].get<uint64_t>();
   const std::optional<uint64_t> count = element_count(result.shape);
-  if (!count || result.end < result.begin ||
-      result.end - result.begin != *count * sizeof(float)) {
+  if (!count || result.end < result.begin || result.end - result.begin != *count * sizeof(float)) {
     corrupt(path, tensor + " has data_offsets " + offsets.dump() + " that do not match its shape " +
                       shape_text(result.shape));
   }
@@ -184,12 +185,14 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
     }
     const std::optional<uint64_t> count = element_count(tensor.shape);
     if (!count || *count != tensor.data.size()) {
-      fail(path, what + ": it has " + std::to_string(tensor.data.size()) + " values for shape " +
-                     shape_text(tensor.shape),
+      fail(path,
+           what + ": it has " + std::to_string(tensor.data.size()) + " values for shape " +
+               shape_text(tensor.shape),
            "make the shape match the data");
     }
     const uint64_t begin = data.size();
-    data.append(reinterpret_cast<const char*>(tensor.data.data()), tensor.data.size() * sizeof(float));
+    data.append(reinterpret_cast<const char*>(tensor.data.data()),
+                tensor.data.size() * sizeof(float));
     const uint64_t end = data.size();
     header[tensor.name] = {
         {"dtype", "F32"}, {"shape", tensor.shape}, {"data_offsets", Json::array({begin, end})}};
@@ -210,8 +213,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   // Trailing spaces (allowed by safetensors) so the data starts 8-byte aligned after the length.
   text.append((8 - text.size() % 8) % 8, ' ');
   const uint64_t length = text.size();
-  write_atomically(path, {std::string_view(reinterpret_cast<const char*>(&length), sizeof length),
-                          text, data});
+  write_atomically(
+      path, {std::string_view(reinterpret_cast<const char*>(&length), sizeof length), text, data});
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
@@ -251,8 +254,9 @@ Checkpoint load_checkpoint(const std::string& path) {
   }
   const auto format = checkpoint.metadata.find("format");
   if (format == checkpoint.metadata.end() || format->second != kCheckpointFormat) {
-    const std::string found =
-        format == checkpoint.metadata.end() ? "no \"format\" metadata" : "format '" + format->second + "'";
+    const std::string found = format == checkpoint.metadata.end()
+                                  ? "no \"format\" metadata"
+                                  : "format '" + format->second + "'";
     fail(path, "not an ffcuda checkpoint (" + found + ", expected '" + kCheckpointFormat + "')",
          "pass a checkpoint written by --save");
   }
@@ -290,7 +294,8 @@ Checkpoint load_checkpoint(const std::string& path) {
     tensor.data.resize((entry.end - entry.begin) / sizeof(float));
     // memcpy, not a cast: the data need not be float-aligned inside `bytes`.
     // (A zero-element tensor has no buffer: memcpy must not be given its null pointer.)
-    if (!tensor.data.empty()) std::memcpy(tensor.data.data(), data + entry.begin, entry.end - entry.begin);
+    if (!tensor.data.empty())
+      std::memcpy(tensor.data.data(), data + entry.begin, entry.end - entry.begin);
     checkpoint.tensors.push_back(std::move(tensor));
   }
   return checkpoint;
@@ -304,8 +309,9 @@ const CheckpointTensor& require_tensor(const Checkpoint& checkpoint, const std::
     fail(path, "tensor '" + name + "' is missing, expected shape " + shape_text(shape), advice);
   }
   if (tensor->shape != shape) {
-    fail(path, "tensor '" + name + "' has shape " + shape_text(tensor->shape) + ", expected " +
-                   shape_text(shape),
+    fail(path,
+         "tensor '" + name + "' has shape " + shape_text(tensor->shape) + ", expected " +
+             shape_text(shape),
          advice);
   }
   return *tensor;

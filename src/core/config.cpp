@@ -6,12 +6,12 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <limits>
-#include <type_traits>
 #include <cstdio>
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
+#include <limits>
 #include <sstream>
+#include <type_traits>
 
 #include "ff/dataset.hpp"
 #include "ff/error.hpp"
@@ -99,7 +99,8 @@ std::vector<int> parse_classes(const std::string& spec, int num_classes) {
   for (const std::string& part : split(spec, ',')) {
     const int value = part == "0" ? 0 : parse_positive(part, "--classes entry in '" + spec + "'");
     require(value < num_classes, "--classes " + spec + ": class " + part + " does not exist (the " +
-                                     "dataset has classes 0 to " + std::to_string(num_classes - 1) + ")");
+                                     "dataset has classes 0 to " + std::to_string(num_classes - 1) +
+                                     ")");
     require(std::find(classes.begin(), classes.end(), value) == classes.end(),
             "--classes " + spec + " names class " + part + " twice");
     classes.push_back(value);
@@ -116,7 +117,8 @@ std::vector<int> parse_score_layers(const std::string& spec, int num_layers) {
     for (int l = 0; l < num_layers; ++l) layers.push_back(l);
   } else if (spec.rfind("last", 0) == 0) {
     // A network shallower than N gives all its layers: "last3" of a 2-layer net is both layers.
-    const int count = std::min(num_layers, parse_positive(spec.substr(4), "layer selection '" + spec + "'"));
+    const int count =
+        std::min(num_layers, parse_positive(spec.substr(4), "layer selection '" + spec + "'"));
     for (int l = num_layers - count; l < num_layers; ++l) layers.push_back(l);
   } else {
     for (const std::string& part : split(spec, ',')) {
@@ -168,7 +170,8 @@ int config_hidden_layers(const TrainConfig& c) {
 int config_task_labels(const TrainConfig& c) {
   const Dataset layout = dataset_layout(c.dataset);
   const std::vector<int> classes = parse_classes(c.classes, layout.num_classes);
-  return task_num_labels(c.task, classes.empty() ? layout.num_classes : static_cast<int>(classes.size()));
+  return task_num_labels(c.task,
+                         classes.empty() ? layout.num_classes : static_cast<int>(classes.size()));
 }
 
 void require_task_fits(const TrainConfig& c, int height, int width, int num_labels) {
@@ -176,8 +179,8 @@ void require_task_fits(const TrainConfig& c, int height, int width, int num_labe
   require(c.algo != Algo::kBpCe || num_labels >= 2,
           "--algo bp-ce needs a task with labels (not --task unsupervised)");
   require(c.task != Task::kRotation || height == width,
-          "--task rotation needs square images; " + c.dataset + "'s are " +
-              std::to_string(height) + "x" + std::to_string(width));
+          "--task rotation needs square images; " + c.dataset + "'s are " + std::to_string(height) +
+              "x" + std::to_string(width));
   require(c.task != Task::kJigsaw || (height % 2 == 0 && width % 2 == 0),
           "--task jigsaw needs an even image height and width (2x2 patches)");
   require(num_labels <= height * width,
@@ -188,23 +191,24 @@ void validate_config(const TrainConfig& c, ConfigUse use) {
   const bool training = use == ConfigUse::kTrain;
   const Dataset layout = dataset_layout(c.dataset);
   const int layers = config_hidden_layers(c);
-  require(c.train_limit >= 0, "--train-limit must be >= 0 (0: every image); got " +
-                                  std::to_string(c.train_limit));
-  require(c.test_limit >= 0, "--test-limit must be >= 0 (0: every image); got " +
-                                 std::to_string(c.test_limit));
+  require(c.train_limit >= 0,
+          "--train-limit must be >= 0 (0: every image); got " + std::to_string(c.train_limit));
+  require(c.test_limit >= 0,
+          "--test-limit must be >= 0 (0: every image); got " + std::to_string(c.test_limit));
   require(c.train_limit == 0 || c.train_limit >= c.batch,
           "--train-limit " + std::to_string(c.train_limit) + " is fewer images than one batch of " +
               std::to_string(c.batch) + "; lower --batch or raise --train-limit");
   require(std::isfinite(c.threshold) && (c.threshold >= 0.0f || c.threshold == kDefaultThreshold),
           "--threshold must be a finite number >= 0 (leave it out for the default: the layer "
-          "width for sum goodness, 2 for mean); got " + format_float(c.threshold));
+          "width for sum goodness, 2 for mean); got " +
+              format_float(c.threshold));
   // A batch's rows (2B, or C*B in evaluation) are counted in int: far below that limit.
   require(c.batch > 0 && c.batch <= kMaxBatch, "--batch must be between 1 and " +
                                                    std::to_string(kMaxBatch) + "; got " +
                                                    std::to_string(c.batch));
-  require(c.eval_batch > 0 && c.eval_batch <= kMaxBatch,
-          "--eval-batch must be between 1 and " + std::to_string(kMaxBatch) + "; got " +
-              std::to_string(c.eval_batch));
+  require(c.eval_batch > 0 && c.eval_batch <= kMaxBatch, "--eval-batch must be between 1 and " +
+                                                             std::to_string(kMaxBatch) + "; got " +
+                                                             std::to_string(c.eval_batch));
   if (training) {  // what only training reads (a probe or an embedding of a checkpoint does not)
     require(c.epochs >= 0, "--epochs must be >= 0; got " + std::to_string(c.epochs));
     require_positive_finite(c.lr, "--lr");
@@ -246,8 +250,8 @@ void validate_config(const TrainConfig& c, ConfigUse use) {
   }
   prefixed("--score-layers", [&] { scoring_layers(c, layers); });
   if (c.probe) {
-    require(c.probe_epochs > 0, "--probe-epochs must be positive; got " +
-                                    std::to_string(c.probe_epochs));
+    require(c.probe_epochs > 0,
+            "--probe-epochs must be positive; got " + std::to_string(c.probe_epochs));
     require_positive_finite(c.probe_lr, "--probe-lr");
     if (c.probe_layers != kEachLayer) {
       prefixed("--probe-layers", [&] { parse_score_layers(c.probe_layers, layers); });
@@ -347,7 +351,8 @@ T number_field(const nlohmann::json& j, const char* key) {
     require(v.is_number_integer(), where + " must be an integer, not " + v.dump());
     const int64_t i = v.get<int64_t>();
     require(i >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
-                (i < 0 || static_cast<uint64_t>(i) <= static_cast<uint64_t>(std::numeric_limits<T>::max())),
+                (i < 0 ||
+                 static_cast<uint64_t>(i) <= static_cast<uint64_t>(std::numeric_limits<T>::max())),
             where + " is out of range: " + v.dump());
     return static_cast<T>(i);
   } else {

@@ -107,7 +107,8 @@ LoadedPlugin load_plugin() {
       api->engine_version != version()) {
     loaded.error = loaded.path + " comes from another ffcuda build (plugin " +
                    (api && api->engine_version ? api->engine_version : "?") + ", engine " +
-                   version() + "); rebuild, or keep the plugin beside the libff_core.so it was "
+                   version() +
+                   "); rebuild, or keep the plugin beside the libff_core.so it was "
                    "built with";
     return loaded;
   }

@@ -34,7 +34,8 @@ std::string npy_header(const std::string& dtype, const std::vector<uint64_t>& sh
   std::string dims;
   for (uint64_t d : shape) dims += std::to_string(d) + ", ";
   if (shape.size() > 1) dims.resize(dims.size() - 1);  // "(3, 4)"; a 1-D shape keeps "(3,)"
-  std::string dict = "{'descr': '" + dtype + "', 'fortran_order': False, 'shape': (" + dims + "), }";
+  std::string dict =
+      "{'descr': '" + dtype + "', 'fortran_order': False, 'shape': (" + dims + "), }";
   // magic (6) + version (2) + length (2) + dict + '\n', padded to a multiple of 64.
   const size_t unpadded = 10 + dict.size() + 1;
   dict.append((64 - unpadded % 64) % 64, ' ');

@@ -98,8 +98,8 @@ void CpuBackend::gather_rows(const float* src, int ld_src, const int32_t* indice
                              int cols, float* dst) {
 #pragma omp parallel for schedule(static)
   for (int i = 0; i < rows; ++i) {
-    std::memcpy(dst + static_cast<size_t>(i) * cols,
-                src + static_cast<size_t>(indices[i]) * ld_src, sizeof(float) * cols);
+    std::memcpy(dst + static_cast<size_t>(i) * cols, src + static_cast<size_t>(indices[i]) * ld_src,
+                sizeof(float) * cols);
   }
 }
 

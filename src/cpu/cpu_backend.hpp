@@ -1,6 +1,7 @@
 // The CPU backend: the reference implementation of every op. Simple loops (OpenMP across rows)
-// around oneDNN GEMMs (cpu_gemm.hpp). It is the oracle the CUDA backend is checked against, and what runs where
-// there is no GPU, so it is also kept GEMM-bound: every non-GEMM op is a single pass.
+// around oneDNN GEMMs (cpu_gemm.hpp). It is the oracle the CUDA backend is checked against, and
+// what runs where there is no GPU, so it is also kept GEMM-bound: every non-GEMM op is a single
+// pass.
 #pragma once
 
 #include <vector>
@@ -38,8 +39,7 @@ class CpuBackend final : public Backend {
 
   void ff_loss_grad(const FfLossSpec& spec, const float* h, float* dz, float* h_norm, int ld_norm,
                     float* pair_loss) override;
-  void peer_norm(const PeerNormSpec& spec, const float* h, float* running_mean,
-                 float* dz) override;
+  void peer_norm(const PeerNormSpec& spec, const float* h, float* running_mean, float* dz) override;
   void hard_negative_labels(const BatchSpec& spec, const float* logits, int classes,
                             int32_t* out) override;
   void goodness_score(const float* h, int rows, int width, float theta, GoodnessMode mode,
@@ -49,8 +49,8 @@ class CpuBackend final : public Backend {
 
   void label_swap_forward(const float* z_ref, const float* xn, int ref_rows, int groups, int in,
                           int out, int num_labels, const float* weight, float* h) override;
-  void label_swap_weight_correction(const float* xn, const float* dz_neg, int batch, int in, int out,
-                                    int num_labels, float* weight_grad) override;
+  void label_swap_weight_correction(const float* xn, const float* dz_neg, int batch, int in,
+                                    int out, int num_labels, float* weight_grad) override;
   void add(const float* a, const float* b, size_t n, float* out) override;
 
   void rms_norm_relu_backward(const float* h, const float* g, int rows, int cols, float* dz,

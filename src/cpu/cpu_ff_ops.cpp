@@ -62,7 +62,8 @@ void CpuBackend::prepare_batch(const BatchSpec& batch_spec, float* out, int32_t*
       }
     }
     if (batch_is_labelled(spec)) {
-      for (int j = 0; j < spec.num_labels; ++j) y[j] = label_value(spec.mode, spec.num_labels, label, j);
+      for (int j = 0; j < spec.num_labels; ++j)
+        y[j] = label_value(spec.mode, spec.num_labels, label, j);
     }
     if (task_labels && row < spec.batch) task_labels[row] = output_label(spec, index, draw);
   }
@@ -76,8 +77,8 @@ void CpuBackend::peer_norm(const PeerNormSpec& spec, const float* h, float* runn
   for (int j = 0; j < width; ++j) {
     float sum = 0.0f;
     for (int b = 0; b < pairs; ++b) sum += h[static_cast<size_t>(b) * width + j];
-    running_mean[j] = peer_norm_running_mean(spec.momentum, running_mean[j],
-                                             sum / static_cast<float>(pairs));
+    running_mean[j] =
+        peer_norm_running_mean(spec.momentum, running_mean[j], sum / static_cast<float>(pairs));
   }
   float total = 0.0f;
   for (int j = 0; j < width; ++j) total += running_mean[j];
@@ -89,15 +90,15 @@ void CpuBackend::peer_norm(const PeerNormSpec& spec, const float* h, float* runn
     for (int j = 0; j < width; ++j) {
       // Through the ReLU: h = relu(z) is 0 exactly where its derivative is.
       if (x[j] > 0.0f) {
-        d[j] += peer_norm_gradient(spec.lambda, spec.momentum, width, pairs, running_mean[j],
-                                   mean_r);
+        d[j] +=
+            peer_norm_gradient(spec.lambda, spec.momentum, width, pairs, running_mean[j], mean_r);
       }
     }
   }
 }
 
-void CpuBackend::hard_negative_labels(const BatchSpec& batch_spec, const float* logits,
-                                      int classes, int32_t* out) {
+void CpuBackend::hard_negative_labels(const BatchSpec& batch_spec, const float* logits, int classes,
+                                      int32_t* out) {
   const BatchSpec spec = at_cursor(batch_spec);
   for (int i = 0; i < spec.batch; ++i) out[i] = hard_negative_for(spec, logits, classes, i);
 }
@@ -137,8 +138,8 @@ void CpuBackend::ff_loss_grad(const FfLossSpec& spec, const float* h, float* dz,
   }
 }
 
-void CpuBackend::goodness_score(const float* h, int rows, int width, float theta,
-                                GoodnessMode mode, float* scores, bool accumulate) {
+void CpuBackend::goodness_score(const float* h, int rows, int width, float theta, GoodnessMode mode,
+                                float* scores, bool accumulate) {
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rows; ++r) {
     const float* x = h + static_cast<size_t>(r) * width;
@@ -155,7 +156,8 @@ void CpuBackend::argmax(const float* x, int items, int classes, int item_stride,
     int best = 0;
     float best_value = -std::numeric_limits<float>::infinity();
     for (int c = 0; c < classes; ++c) {
-      const float value = x[static_cast<size_t>(i) * item_stride + static_cast<size_t>(c) * class_stride];
+      const float value =
+          x[static_cast<size_t>(i) * item_stride + static_cast<size_t>(c) * class_stride];
       if (value > best_value) {
         best_value = value;
         best = c;

@@ -38,7 +38,8 @@ bool has_isa(dnnl_cpu_isa_t effective, dnnl_cpu_isa_t wanted) {
 void warn_if_generic(dnnl_cpu_isa_t isa) {
 #if defined(__x86_64__)
   static bool said = false;
-  if (said || std::getenv("ONEDNN_MAX_CPU_ISA") != nullptr || std::getenv("DNNL_MAX_CPU_ISA")) return;
+  if (said || std::getenv("ONEDNN_MAX_CPU_ISA") != nullptr || std::getenv("DNNL_MAX_CPU_ISA"))
+    return;
   __builtin_cpu_init();
   const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -72,7 +73,8 @@ class CpuGemm::NativeBf16 {
     Primitive& p = primitive(d);
     memory src(p.src, engine_, b16_.data()), weights(p.weights, engine_, a16_.data()),
         dst(p.dst, engine_, c);
-    p.matmul.execute(stream_, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});
+    p.matmul.execute(stream_,
+                     {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});
     stream_.wait();
   }
 

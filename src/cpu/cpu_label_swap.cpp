@@ -31,8 +31,7 @@ void CpuBackend::label_swap_forward(const float* z_ref, const float* xn, int ref
 }
 
 void CpuBackend::label_swap_weight_correction(const float* xn, const float* dz_neg, int batch,
-                                              int in, int out, int num_labels,
-                                              float* weight_grad) {
+                                              int in, int out, int num_labels, float* weight_grad) {
   std::vector<RowLabel> positive(batch), negative(batch);
   for (int i = 0; i < batch; ++i) {
     positive[i] = row_label_of(xn + static_cast<size_t>(i) * in, num_labels);

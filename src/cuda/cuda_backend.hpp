@@ -56,8 +56,7 @@ class CudaBackend final : public Backend {
 
   void ff_loss_grad(const FfLossSpec& spec, const float* h, float* dz, float* h_norm, int ld_norm,
                     float* pair_loss) override;
-  void peer_norm(const PeerNormSpec& spec, const float* h, float* running_mean,
-                 float* dz) override;
+  void peer_norm(const PeerNormSpec& spec, const float* h, float* running_mean, float* dz) override;
   void hard_negative_labels(const BatchSpec& spec, const float* logits, int classes,
                             int32_t* out) override;
   void goodness_score(const float* h, int rows, int width, float theta, GoodnessMode mode,

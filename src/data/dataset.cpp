@@ -47,10 +47,9 @@ void check_shape(const ImageSet& set, const Dataset& ds, const std::string& spli
 
 void load_idx(Dataset& ds, const std::string& dir) {
   // read_idx_pair also accepts the .gz form of each name.
-  ds.train = read_idx_pair(join(dir, "train-images-idx3-ubyte"),
-                           join(dir, "train-labels-idx1-ubyte"));
-  ds.test = read_idx_pair(join(dir, "t10k-images-idx3-ubyte"),
-                          join(dir, "t10k-labels-idx1-ubyte"));
+  ds.train =
+      read_idx_pair(join(dir, "train-images-idx3-ubyte"), join(dir, "train-labels-idx1-ubyte"));
+  ds.test = read_idx_pair(join(dir, "t10k-images-idx3-ubyte"), join(dir, "t10k-labels-idx1-ubyte"));
 }
 
 void load_cifar10(Dataset& ds, const std::string& dir) {
@@ -122,7 +121,8 @@ std::string missing_dataset_files(const std::string& name, const std::string& di
 void select_classes(Dataset& dataset, const std::vector<int>& classes) {
   if (classes.empty()) return;
   std::vector<int> new_label(256, -1);
-  for (size_t k = 0; k < classes.size(); ++k) new_label[static_cast<size_t>(classes[k])] = static_cast<int>(k);
+  for (size_t k = 0; k < classes.size(); ++k)
+    new_label[static_cast<size_t>(classes[k])] = static_cast<int>(k);
   const size_t pixels = static_cast<size_t>(dataset.pixels());
   for (ImageSet* set : {&dataset.train, &dataset.test}) {
     ImageSet kept;
@@ -130,7 +130,8 @@ void select_classes(Dataset& dataset, const std::vector<int>& classes) {
       const int label = new_label[set->labels[i]];
       if (label < 0) continue;
       kept.labels.push_back(static_cast<uint8_t>(label));
-      kept.images.insert(kept.images.end(), set->images.begin() + static_cast<std::ptrdiff_t>(i * pixels),
+      kept.images.insert(kept.images.end(),
+                         set->images.begin() + static_cast<std::ptrdiff_t>(i * pixels),
                          set->images.begin() + static_cast<std::ptrdiff_t>((i + 1) * pixels));
     }
     kept.count = kept.labels.size();

@@ -53,8 +53,7 @@ struct GzCloser {
 // An open IDX file, plain or gzip-compressed.
 class IdxStream {
  public:
-  explicit IdxStream(const std::string& path)
-      : path_(path), file_(gzopen(path.c_str(), "rb")) {
+  explicit IdxStream(const std::string& path) : path_(path), file_(gzopen(path.c_str(), "rb")) {
     if (!file_) throw Error("cannot open IDX file " + path + " (permission denied?)");
   }
 
@@ -103,11 +102,12 @@ std::vector<uint32_t> read_idx(const std::string& path, int ndims, std::vector<u
   uint8_t magic[4];
   if (in.read(magic, 4) < 4) throw fault(path, "is truncated (shorter than its magic number)");
   if (magic[0] != 0 || magic[1] != 0)
-    throw fault(path, "does not start with an IDX magic number (not an IDX file, or a .gz file "
-                      "without the .gz suffix?)");
+    throw fault(path,
+                "does not start with an IDX magic number (not an IDX file, or a .gz file "
+                "without the .gz suffix?)");
   if (magic[2] != kTypeUint8)
-    throw fault(path, "has element type " + std::to_string(magic[2]) +
-                          ", expected 8 (unsigned byte)");
+    throw fault(path,
+                "has element type " + std::to_string(magic[2]) + ", expected 8 (unsigned byte)");
   if (magic[3] != ndims) {
     const std::string what = "IDX file " + path + " has " + std::to_string(magic[3]) +
                              " dimensions, expected " + std::to_string(ndims) + " (" + kind + ")";

@@ -2,23 +2,23 @@
 // X is uint8 [32,32,3,N] in MATLAB's column-major order, so element X(r,c,ch,n) sits at
 // r + 32c + 1024ch + 3072n: each plane is the transpose of a row-major image and is transposed
 // back here. y is [N,1] (uint8, or double in some copies) with values 1..10, 10 meaning digit 0.
-#include <matio.h>
 #include <fcntl.h>
+#include <matio.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <csignal>
-#include <functional>
 #include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <cmath>
-#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -169,10 +169,16 @@ class ElementReader {
 // Bytes per element of MAT v5 numeric data type `type` (miINT8 .. miUINT64), 0 for others.
 uint64_t mi_type_size(uint32_t type) {
   switch (type) {
-    case 1: case 2: return 1;             // miINT8, miUINT8
-    case 3: case 4: return 2;             // miINT16, miUINT16
-    case 5: case 6: case 7: return 4;     // miINT32, miUINT32, miSINGLE
-    case 9: case 12: case 13: return 8;   // miDOUBLE, miINT64, miUINT64
+    case 1:
+    case 2: return 1;  // miINT8, miUINT8
+    case 3:
+    case 4: return 2;  // miINT16, miUINT16
+    case 5:
+    case 6:
+    case 7: return 4;  // miINT32, miUINT32, miSINGLE
+    case 9:
+    case 12:
+    case 13: return 8;  // miDOUBLE, miINT64, miUINT64
     default: return 0;
   }
 }
@@ -284,9 +290,9 @@ MatVar read_info(mat_t* mat, const std::string& path, const char* name) {
 std::string describe(const matvar_t& var) {
   std::string shape;
   for (int d = 0; d < var.rank; ++d) shape += (d ? "x" : "") + std::to_string(var.dims[d]);
-  const char* type = var.class_type == MAT_C_UINT8 ? "uint8 " : var.class_type == MAT_C_DOUBLE
-                                                                 ? "double "
-                                                                 : "non-uint8 ";
+  const char* type = var.class_type == MAT_C_UINT8    ? "uint8 "
+                     : var.class_type == MAT_C_DOUBLE ? "double "
+                                                      : "non-uint8 ";
   return (var.isComplex ? "complex " : "") + std::string(type) + shape;
 }
 
@@ -313,7 +319,6 @@ int svhn_digit(double v) {
   if (!(v >= 1 && v <= 10) || v != std::floor(v)) return -1;
   return static_cast<int>(v) % 10;
 }
-
 
 // Everything matio does with the file, in the process that calls it.
 ImageSet read_with_matio(const std::string& path) {
@@ -348,7 +353,7 @@ ImageSet read_with_matio(const std::string& path) {
   set.labels.resize(n);
   for (size_t i = 0; i < n; ++i) {
     const double v = y->class_type == MAT_C_UINT8 ? static_cast<const uint8_t*>(y->data)[i]
-                                                   : static_cast<const double*>(y->data)[i];
+                                                  : static_cast<const double*>(y->data)[i];
     const int digit = svhn_digit(v);
     if (digit < 0) {
       std::ostringstream what;  // operator<< prints 11 as "11", not to_string's "11.000000"
@@ -437,8 +442,8 @@ bool read_all(int fd, void* data, size_t size) {
   } catch (const Error& e) {
     reply = e.what();
   } catch (const std::bad_alloc&) {
-    reply = "SVHN file " + path + " is corrupt: it declares more data than fits in memory; " +
-            kFixHint;
+    reply =
+        "SVHN file " + path + " is corrupt: it declares more data than fits in memory; " + kFixHint;
   }
   const uint64_t length = reply.size();
   const bool sent = write_all(fd, &kind, 1) && write_all(fd, &length, sizeof length) &&
@@ -448,7 +453,8 @@ bool read_all(int fd, void* data, size_t size) {
 
 ImageSet read_in_child(const std::string& path, uint64_t file_size) {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw Error("cannot read " + path + ": pipe failed (" + std::strerror(errno) + ")");
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    throw Error("cannot read " + path + ": pipe failed (" + std::strerror(errno) + ")");
   std::fflush(nullptr);  // the child must not inherit unwritten output
   const pid_t child = ::fork();
   if (child < 0) {
@@ -491,11 +497,11 @@ ImageSet read_in_child(const std::string& path, uint64_t file_size) {
   finish();
   if (!complete || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     const std::string how =
-        WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
+        WIFSIGNALED(status)        ? "was killed by signal " + std::to_string(WTERMSIG(status))
         : WEXITSTATUS(status) != 0 ? "failed (exit " + std::to_string(WEXITSTATUS(status)) + ")"
                                    : "sent an incomplete reply";
-    throw Error("SVHN file " + path + " is corrupt: the MATLAB reader (matio) " + how +
-                " on it; " + kFixHint);
+    throw Error("SVHN file " + path + " is corrupt: the MATLAB reader (matio) " + how + " on it; " +
+                kFixHint);
   }
   if (kind == 'E') throw Error(reply);
   ImageSet set;

@@ -66,8 +66,8 @@ Dataset synthetic_dataset(const std::string& name, size_t train, size_t test) {
     set->images.resize(set->count * d.pixels());
     set->labels.resize(set->count);
     for (size_t i = 0; i < set->images.size(); ++i) {
-      set->images[i] = static_cast<uint8_t>(random_words(7, 0, static_cast<uint32_t>(i / 4),
-                                                         RandomPurpose::kInit).v[i % 4]);
+      set->images[i] = static_cast<uint8_t>(
+          random_words(7, 0, static_cast<uint32_t>(i / 4), RandomPurpose::kInit).v[i % 4]);
     }
     for (size_t i = 0; i < set->count; ++i) set->labels[i] = static_cast<uint8_t>(i % 10);
   }
@@ -75,7 +75,9 @@ Dataset synthetic_dataset(const std::string& name, size_t train, size_t test) {
 }
 
 nlohmann::json stats_json(const Stats& s) {
-  return {{"median_ms", s.median * 1e3}, {"min_ms", s.min * 1e3}, {"max_ms", s.max * 1e3},
+  return {{"median_ms", s.median * 1e3},
+          {"min_ms", s.min * 1e3},
+          {"max_ms", s.max * 1e3},
           {"mean_ms", s.mean * 1e3}};
 }
 
@@ -98,8 +100,8 @@ class GemmReplay {
                       recorder.is_live(g.b, gemm_b_span(g.desc) * sizeof(float)),
                       recorder.is_live(g.c, gemm_c_span(g.desc) * sizeof(float)),
                       g.bias == nullptr || recorder.is_live(g.bias, g.desc.m * sizeof(float))});
-      inputs = std::max({inputs, gemm_a_span(g.desc), gemm_b_span(g.desc),
-                         static_cast<size_t>(g.desc.m)});
+      inputs = std::max(
+          {inputs, gemm_a_span(g.desc), gemm_b_span(g.desc), static_cast<size_t>(g.desc.m)});
       outputs = std::max(outputs, gemm_c_span(g.desc));
     }
     inputs_ = Array<float>(recorder, std::vector<float>(inputs, 0.5f));
@@ -131,8 +133,11 @@ double total_flops(const std::vector<RecordedGemm>& gemms) {
 nlohmann::json gemm_list_json(const std::vector<RecordedGemm>& gemms) {
   nlohmann::json list = nlohmann::json::array();
   for (const RecordedGemm& g : gemms) {
-    list.push_back({{"m", g.desc.m}, {"n", g.desc.n}, {"k", g.desc.k},
-                    {"trans_a", g.desc.trans_a == Trans::kT}, {"trans_b", g.desc.trans_b == Trans::kT},
+    list.push_back({{"m", g.desc.m},
+                    {"n", g.desc.n},
+                    {"k", g.desc.k},
+                    {"trans_a", g.desc.trans_a == Trans::kT},
+                    {"trans_b", g.desc.trans_b == Trans::kT},
                     {"epilogue", static_cast<int>(g.epilogue)}});
   }
   return list;
@@ -159,20 +164,19 @@ nlohmann::json run_bench(const BenchConfig& bench) {
   require(!resolve_graphs(config.graphs, backend->kind() == DeviceKind::kCuda) || bench.warmup >= 2,
           "--warmup must be at least 2 when steps are captured as CUDA graphs (step 1 runs as "
           "issued, step 2 is captured); raise --warmup or use --graphs off");
-  std::printf("bench: %s, %s %s, batch %d, %s images, precision %s, pass mode %s, overlap %s, "
-              "graphs %s, device %s\n",
-              enum_name(config.algo).c_str(), config.layers_spec.c_str(),
-              task_name(config.task).c_str(), config.batch, config.dataset.c_str(),
-              enum_name(config.precision).c_str(), enum_name(config.pass_mode).c_str(),
-              config.overlap ? "on" : "off", enum_name(config.graphs).c_str(),
-              backend->name().c_str());
+  std::printf(
+      "bench: %s, %s %s, batch %d, %s images, precision %s, pass mode %s, overlap %s, "
+      "graphs %s, device %s\n",
+      enum_name(config.algo).c_str(), config.layers_spec.c_str(), task_name(config.task).c_str(),
+      config.batch, config.dataset.c_str(), enum_name(config.precision).c_str(),
+      enum_name(config.pass_mode).c_str(), config.overlap ? "on" : "off",
+      enum_name(config.graphs).c_str(), backend->name().c_str());
 
   runner.begin_epoch(0);
   for (int i = 0; i < bench.warmup; ++i) runner.train_step(0, i);
   runner.seek(0, bench.warmup);
-  const Stats step = stats_of(time_each(*backend, bench.iterations, [&](int i) {
-    runner.train_step(0, bench.warmup + i);
-  }));
+  const Stats step = stats_of(time_each(*backend, bench.iterations,
+                                        [&](int i) { runner.train_step(0, bench.warmup + i); }));
   // Back to back, one synchronisation: the throughput a training run sees (host wall clock, so
   // launch overhead the GPU hides is included when it is not hidden).
   runner.seek(0, bench.warmup);
@@ -198,9 +202,8 @@ nlohmann::json run_bench(const BenchConfig& bench) {
 
   const double flops = total_flops(step_gemms);
   const GemmReplay step_replay(recorder, step_gemms);
-  const Stats gemm_only = stats_of(time_each(*backend, bench.iterations, [&](int) {
-    step_replay.run(*backend);
-  }));
+  const Stats gemm_only =
+      stats_of(time_each(*backend, bench.iterations, [&](int) { step_replay.run(*backend); }));
 
   nlohmann::json result{
       {"device", backend->name()},
@@ -266,10 +269,11 @@ nlohmann::json run_bench(const BenchConfig& bench) {
   }
   if (result.contains("slow_eval")) {
     const nlohmann::json& e = result["slow_eval"];
-    std::printf("slow eval   %.0f images/s over %d labels, %.3f TFLOP/s; its GEMMs alone %.3f ms, "
-                "eval / GEMMs = %.2f\n",
-                e["images_per_s"].get<double>(), trainer.num_labels(), e["tflops"].get<double>(),
-                e["gemms_alone"]["median_ms"].get<double>(), e["eval_over_gemms"].get<double>());
+    std::printf(
+        "slow eval   %.0f images/s over %d labels, %.3f TFLOP/s; its GEMMs alone %.3f ms, "
+        "eval / GEMMs = %.2f\n",
+        e["images_per_s"].get<double>(), trainer.num_labels(), e["tflops"].get<double>(),
+        e["gemms_alone"]["median_ms"].get<double>(), e["eval_over_gemms"].get<double>());
   }
   if (!bench.json_path.empty()) write_file_atomically(bench.json_path, result.dump(2) + "\n");
   return result;

@@ -35,7 +35,8 @@ class BpStep final : public TrainingStep {
     }
   }
 
-  void enqueue_gradients(const BatchSpec& batch_spec, float* loss_sums, PhaseTimes* times) override {
+  void enqueue_gradients(const BatchSpec& batch_spec, float* loss_sums,
+                         PhaseTimes* times) override {
     const bool cross_entropy = config_.algo == Algo::kBpCe;
     BatchSpec spec = batch_spec;
     const int batch = spec.batch, rows = cross_entropy ? batch : 2 * batch;
@@ -74,8 +75,8 @@ class BpStep final : public TrainingStep {
   Mlp& network_;
   Mlp* head_ = nullptr;  // bp-ce
   const int num_labels_;
-  LayerBuffers buffers_;                // xn[layers]: the head's input (bp-ce)
-  std::vector<Array<float>> dxn_;       // dL/dxn[l] for l >= 1 (and the head's input)
+  LayerBuffers buffers_;           // xn[layers]: the head's input (bp-ce)
+  std::vector<Array<float>> dxn_;  // dL/dxn[l] for l >= 1 (and the head's input)
   Array<float> logits_, dlogits_, row_loss_;
 };
 
@@ -85,13 +86,14 @@ void BpStep::forward_and_backward(int batch, int rows, int layers, float* loss_s
 
   {
     Phase phase("bp-forward", backend_, times);
-    // Forward. A layer with its own FF loss gets dL/dz of that loss and its normalised output in one
-    // fused pass; the others only the norm. buffers_.xn[layers] is the head's input (bp-ce).
+    // Forward. A layer with its own FF loss gets dL/dz of that loss and its normalised output in
+    // one fused pass; the others only the norm. buffers_.xn[layers] is the head's input (bp-ce).
     for (int l = 0; l < layers; ++l) {
       const int in = network_.in_width(l), out = network_.out_width(l);
       backend_.gemm(linear_forward_desc(rows, in, out), network_.weight(l), buffers_.xn[l].data(),
                     buffers_.h[l].data(), Epilogue::kBiasRelu, network_.bias(l));
-      float* next_norm = l + 1 < static_cast<int>(buffers_.xn.size()) ? buffers_.xn[l + 1].data() : nullptr;
+      float* next_norm =
+          l + 1 < static_cast<int>(buffers_.xn.size()) ? buffers_.xn[l + 1].data() : nullptr;
       if (layer_has_loss(config_.algo, l, layers)) {
         backend_.ff_loss_grad(layer_loss_spec(config_, batch, out), buffers_.h[l].data(),
                               buffers_.dz[l].data(), next_norm, out, buffers_.pair_loss.data());
@@ -125,7 +127,8 @@ void BpStep::forward_and_backward(int batch, int rows, int layers, float* loss_s
     const bool from_above = l + 1 < static_cast<int>(dxn_.size());
     if (from_above) {
       backend_.rms_norm_relu_backward(buffers_.h[l].data(), dxn_[l + 1].data(), rows, out,
-                                      buffers_.dz[l].data(), layer_has_loss(config_.algo, l, layers));
+                                      buffers_.dz[l].data(),
+                                      layer_has_loss(config_.algo, l, layers));
     }
     backend_.gemm(weight_grad_desc(rows, in, out), buffers_.xn[l].data(), buffers_.dz[l].data(),
                   network_.weight_grad(l));

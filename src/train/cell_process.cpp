@@ -100,7 +100,8 @@ std::string describe_exit(int status) {
   if (WIFSIGNALED(status)) {
     const int signal = WTERMSIG(status);
     const char* name = ::strsignal(signal);
-    return "was killed by signal " + std::to_string(signal) + (name ? std::string(" (") + name + ")" : "");
+    return "was killed by signal " + std::to_string(signal) +
+           (name ? std::string(" (") + name + ")" : "");
   }
   return "ended (status " + std::to_string(status) + ")";
 }
@@ -129,8 +130,7 @@ void StopSignals::raise_again() {
 void stop_children(const std::vector<pid_t>& children, double grace_s) {
   for (pid_t pid : children) ::kill(-pid, SIGTERM);
   std::vector<pid_t> left = children;
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
   while (!left.empty() && std::chrono::steady_clock::now() < deadline) {
     for (size_t i = 0; i < left.size();) {
       int status = 0;

@@ -13,9 +13,9 @@
 namespace ff::study {
 
 struct ChildSpec {
-  std::vector<std::string> arguments;  // after the program name
+  std::vector<std::string> arguments;                            // after the program name
   std::vector<std::pair<std::string, std::string>> environment;  // set in the child, over ours
-  std::string log_path;  // stdout and stderr, appended
+  std::string log_path;                                          // stdout and stderr, appended
   int inherited_fd = -1;  // kept open across exec (the cell's lock), or -1
 };
 

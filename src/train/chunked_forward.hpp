@@ -18,8 +18,8 @@ struct ForwardPlan {
                                       // kPositiveNegative, else 1
   uint64_t seed = 0;
   bool apply_transform = true;
-  bool reuse_layer1 = false;  // kAllCandidates: one layer-1 GEMM per image, labels swapped in
-  int last_layer = 0;         // the forward stops after this layer
+  bool reuse_layer1 = false;    // kAllCandidates: one layer-1 GEMM per image, labels swapped in
+  int last_layer = 0;           // the forward stops after this layer
   bool normalise_last = false;  // also the norm of the last layer's output (the head's input)
   bool task_labels = false;     // write the chunk's task labels (else prep gets none)
   int eval_batch = 1000;        // images per chunk

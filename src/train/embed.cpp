@@ -59,8 +59,8 @@ nlohmann::json run_embed(const EmbedRequest& request) {
   require(request.limit >= 0, "--limit must be >= 0 (0: every image)");
   const FeatureLabel label = parse_feature_label(request.label);
   const Checkpoint checkpoint = load_checkpoint(request.checkpoint_path);
-  TrainConfig config = evaluation_config(checkpoint, request.checkpoint_path, request.data_dir,
-                                         request.device);
+  TrainConfig config =
+      evaluation_config(checkpoint, request.checkpoint_path, request.data_dir, request.device);
   config.probe = false;
   validate_config(config, ConfigUse::kEvaluate);
   const auto sets = layer_sets(request.layers, config_hidden_layers(config));

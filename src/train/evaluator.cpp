@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "ff/nvtx.hpp"
-#include "ff/error.hpp"
 #include "chunked_forward.hpp"
+#include "ff/error.hpp"
+#include "ff/nvtx.hpp"
 
 namespace ff {
 
@@ -26,7 +26,8 @@ SlowEvalResult Evaluator::evaluate_slow(const ResidentSplit& split, uint64_t see
           "slow classification needs labels in the input (not unsupervised, not bp-ce)");
   const Mlp& network = model_.network();
   const int layers = network.num_layers(), labels = shape_.num_labels;
-  const size_t max_rows = static_cast<size_t>(labels) * std::min<size_t>(config_.eval_batch, split.count);
+  const size_t max_rows =
+      static_cast<size_t>(labels) * std::min<size_t>(config_.eval_batch, split.count);
   Array<float> scores(backend_, max_rows * (layers + 1));  // per layer, then the scoring-layer sum
   Array<int32_t> predictions(backend_, max_rows / labels);
   Array<int64_t> correct(backend_, std::vector<int64_t>(layers + 1, 0));
@@ -55,8 +56,7 @@ SlowEvalResult Evaluator::evaluate_slow(const ResidentSplit& split, uint64_t see
       // Scores are laid out [label][sample]: the candidates of sample i are `images` apart.
       backend_.argmax(scores.data() + static_cast<size_t>(s) * max_rows, chunk.images, labels, 1,
                       chunk.images, predictions.data());
-      backend_.count_equal(predictions.data(), chunk.task_labels, chunk.images,
-                           correct.data() + s);
+      backend_.count_equal(predictions.data(), chunk.task_labels, chunk.images, correct.data() + s);
     }
   };
   run_chunked_forward(backend_, network, split, shape_, plan, hooks);
@@ -140,9 +140,11 @@ double Evaluator::evaluate_tracker(const ResidentSplit& split) {
 Array<float> Evaluator::extract_features(const ResidentSplit& split, const std::vector<int>& layers,
                                          FeatureLabel label, Array<int32_t>* task_labels) {
   NvtxRange range("extract-features");
-  require(label.kind == FeatureLabel::kNeutral || classifies_slowly(),
-          "this network's input carries no label (unsupervised task or bp-ce): use the neutral label");
-  require(label.kind != FeatureLabel::kFixed || (label.fixed >= 0 && label.fixed < shape_.num_labels),
+  require(
+      label.kind == FeatureLabel::kNeutral || classifies_slowly(),
+      "this network's input carries no label (unsupervised task or bp-ce): use the neutral label");
+  require(label.kind != FeatureLabel::kFixed ||
+              (label.fixed >= 0 && label.fixed < shape_.num_labels),
           "label " + std::to_string(label.fixed) + " does not exist: the task has " +
               std::to_string(shape_.num_labels) + " labels (0 to " +
               std::to_string(shape_.num_labels - 1) + ")");
@@ -158,7 +160,7 @@ Array<float> Evaluator::extract_features(const ResidentSplit& split, const std::
   ForwardPlan plan;
   // kTrue: the positives' rows of a training batch (the first of each image's two rows); kFixed:
   // the rows of candidate `fixed` in a slow-classification batch (images untransformed).
-  plan.mode = !classifies_slowly()               ? LabelMode::kNone
+  plan.mode = !classifies_slowly()                 ? LabelMode::kNone
               : label.kind == FeatureLabel::kTrue  ? LabelMode::kPositiveNegative
               : label.kind == FeatureLabel::kFixed ? LabelMode::kAllCandidates
                                                    : LabelMode::kNeutral;

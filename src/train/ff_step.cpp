@@ -6,8 +6,8 @@
 // two lanes; with --overlap layer l's weight gradient runs on a third, concurrently with the
 // forward of layer l+1. Hazards, for whoever changes this: the weight-gradient lane reads xn[l]
 // and dz[l], which the main lane does not touch again within the step; the next step's writes
-// to them come after the join at the end of enqueue_gradients. The CPU runs every op as it is issued, so a
-// lane plan's CPU result is its serial result (and the parity oracle for the GPU's).
+// to them come after the join at the end of enqueue_gradients. The CPU runs every op as it is
+// issued, so a lane plan's CPU result is its serial result (and the parity oracle for the GPU's).
 #include "phase.hpp"
 #include "steps.hpp"
 
@@ -57,9 +57,7 @@ class FfStep final : public TrainingStep {
     for (int l = 0; l < network_.num_layers(); ++l) slots.push_back(l);
     return slots;
   }
-  std::vector<float> download_input() const override {
-    return buffers_.input.download();
-  }
+  std::vector<float> download_input() const override { return buffers_.input.download(); }
 
  private:
   void forward(int layer, int batch);      // h[layer] for the 2*batch rows (pass mode, reuse)
@@ -132,7 +130,8 @@ void FfStep::forward(int l, int batch) {
   }
   // Positives (rows 0..B) on the main lane, negatives (B..2B) on theirs, at the same time. The
   // negatives' lane waits for xn[l] (written on the main lane) and the loss pass for both halves.
-  const size_t half_in = static_cast<size_t>(batch) * in, half_out = static_cast<size_t>(batch) * out;
+  const size_t half_in = static_cast<size_t>(batch) * in,
+               half_out = static_cast<size_t>(batch) * out;
   backend_.lane_wait(kNegativeLane, kMainLane);
   backend_.gemm(linear_forward_desc(batch, in, out), network_.weight(l), buffers_.xn[l].data(),
                 buffers_.h[l].data(), Epilogue::kBiasRelu, network_.bias(l));

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "ff/error.hpp"
 #include "eval_helpers.hpp"
+#include "ff/error.hpp"
 #include "phase.hpp"
 
 namespace ff {

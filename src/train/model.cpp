@@ -45,7 +45,8 @@ Model::Model(Backend& backend, const TrainConfig& config, const std::vector<int>
 
 void Model::enqueue_update(const AdamScalars* schedule, const StepCursor* cursor) {
   optimizer_.enqueue_scheduled_step(network_.params(), network_.grads(), schedule, cursor);
-  if (head_) head_optimizer_->enqueue_scheduled_step(head_->params(), head_->grads(), schedule, cursor);
+  if (head_)
+    head_optimizer_->enqueue_scheduled_step(head_->params(), head_->grads(), schedule, cursor);
 }
 
 void Model::count_step() {

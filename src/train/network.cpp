@@ -52,8 +52,12 @@ Mlp::Mlp(Backend& backend, std::vector<int> dims, uint64_t seed) : dims_(std::mo
 }
 
 Optimizer::Optimizer(Backend& backend, size_t count, OptimizerKind kind, float lr, float momentum)
-    : backend_(&backend), kind_(kind), lr_(lr), momentum_(momentum),
-      m_(backend, count), v_(backend, kind_ == OptimizerKind::kAdam ? count : 0) {
+    : backend_(&backend),
+      kind_(kind),
+      lr_(lr),
+      momentum_(momentum),
+      m_(backend, count),
+      v_(backend, kind_ == OptimizerKind::kAdam ? count : 0) {
   backend.fill(m_.data(), m_.size(), 0.0f);
   if (v_.size()) backend.fill(v_.data(), v_.size(), 0.0f);
 }

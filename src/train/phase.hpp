@@ -7,8 +7,8 @@
 #include <map>
 #include <string>
 
-#include "ff/nvtx.hpp"
 #include "ff/backend.hpp"
+#include "ff/nvtx.hpp"
 
 namespace ff {
 

@@ -3,8 +3,8 @@
 #include <chrono>
 #include <cstdio>
 
-#include "ff/nvtx.hpp"
 #include "ff/fault.hpp"
+#include "ff/nvtx.hpp"
 #include "ff/run_log.hpp"
 
 namespace ff {
@@ -38,8 +38,10 @@ LinearClassifierResult linear_readout(Backend& backend, Trainer& trainer, const 
               config.what.c_str(), layer_names.c_str(), classifier.width);
   std::fflush(stdout);
   Evaluator& evaluator = trainer.evaluator();
-  const Array<float> train_features = evaluator.extract_features(trainer.train_split(), config.layers);
-  const Array<float> test_features = evaluator.extract_features(trainer.test_split(), config.layers);
+  const Array<float> train_features =
+      evaluator.extract_features(trainer.train_split(), config.layers);
+  const Array<float> test_features =
+      evaluator.extract_features(trainer.test_split(), config.layers);
   classifier.classes = dataset.num_classes;
   classifier.epochs = config.epochs;
   classifier.batch = config.batch;
@@ -52,14 +54,13 @@ LinearClassifierResult linear_readout(Backend& backend, Trainer& trainer, const 
     if ((epoch + 1) % report_every != 0 && epoch + 1 != config.epochs) return;
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("%s: epoch %d/%d  loss %.4f  (%s)\n", config.what.c_str(), epoch + 1,
-                config.epochs, loss, format_duration(elapsed).c_str());
+    std::printf("%s: epoch %d/%d  loss %.4f  (%s)\n", config.what.c_str(), epoch + 1, config.epochs,
+                loss, format_duration(elapsed).c_str());
     std::fflush(stdout);
   };
-  return train_linear_classifier(backend, classifier,
-                                 labelled(train_features, trainer.train_split(), dataset.train),
-                                 labelled(test_features, trainer.test_split(), dataset.test),
-                                 on_epoch);
+  return train_linear_classifier(
+      backend, classifier, labelled(train_features, trainer.train_split(), dataset.train),
+      labelled(test_features, trainer.test_split(), dataset.test), on_epoch);
 }
 
 }  // namespace ff

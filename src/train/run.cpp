@@ -10,16 +10,16 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "ff/backend.hpp"
 #include "ff/dataset.hpp"
 #include "ff/error.hpp"
 #include "ff/fault.hpp"
 #include "ff/readout.hpp"
-#include "ff/train_checkpoint.hpp"
 #include "ff/run_log.hpp"
+#include "ff/train_checkpoint.hpp"
 #include "ff/trainer.hpp"
 #include "ff/version.hpp"
 
@@ -76,10 +76,10 @@ void require_finite_losses(const std::vector<double>& losses, double tracked_los
   auto diverged = [&](const std::string& which, double value, const char* option, float rate) {
     char lr[32];
     std::snprintf(lr, sizeof lr, "%g", static_cast<double>(rate));
-    const std::string kept =
-        !saved_path.empty() ? saved_path + " holds epoch " + std::to_string(saved_epoch) +
-                                  " (finite weights; --resume it with a lower " + option + ")"
-                            : "no checkpoint was written";
+    const std::string kept = !saved_path.empty()
+                                 ? saved_path + " holds epoch " + std::to_string(saved_epoch) +
+                                       " (finite weights; --resume it with a lower " + option + ")"
+                                 : "no checkpoint was written";
     throw Error("epoch " + std::to_string(epoch + 1) + ": " + which + " is " +
                 (std::isnan(value) ? "NaN" : "infinite") + ": training diverged; lower " + option +
                 " (now " + lr + ") and rerun; " + kept + "; metrics.jsonl has the epochs before");
@@ -114,7 +114,8 @@ std::vector<double> peer_losses(Model& model) {
     double mean = 0.0, squares = 0.0;
     for (size_t j = 0; j < width; ++j) mean += means[start + j];
     mean /= static_cast<double>(width);
-    for (size_t j = 0; j < width; ++j) squares += (means[start + j] - mean) * (means[start + j] - mean);
+    for (size_t j = 0; j < width; ++j)
+      squares += (means[start + j] - mean) * (means[start + j] - mean);
     losses.push_back(squares / static_cast<double>(width));
     start += width;
   }
@@ -190,8 +191,9 @@ nlohmann::json evaluate_trained(Backend& backend, Trainer& trainer, const Datase
   // the study's "linear classifier"); pretext tasks are read out by the probe instead.
   const bool class_task = config.task == Task::kSupervised || config.task == Task::kUnsupervised;
   if (class_task && config.fast_epochs > 0 && !has_head) {
-    ReadoutConfig fast{evaluator.score_layers(), config.fast_epochs, config.fast_lr, config.batch,
-                       config.seed, "fast classifier"};
+    ReadoutConfig fast{
+        evaluator.score_layers(), config.fast_epochs, config.fast_lr, config.batch, config.seed,
+        "fast classifier"};
     const LinearClassifierResult r = linear_readout(backend, trainer, dataset, fast);
     result["fast_acc"] = r.test_accuracy;
     result["fast_loss"] = r.epoch_loss;
@@ -202,14 +204,19 @@ nlohmann::json evaluate_trained(Backend& backend, Trainer& trainer, const Datase
     if (each) {
       // Transfer from single layers: one probe per hidden layer, then one over all of them.
       for (int l = 0; l < layers; ++l) {
-        ReadoutConfig single{{l}, config.probe_epochs, config.probe_lr, config.batch, config.seed,
-                             "probe (layer " + std::to_string(l + 1) + ")"};
+        ReadoutConfig single{
+            {l},          config.probe_epochs, config.probe_lr,
+            config.batch, config.seed,         "probe (layer " + std::to_string(l + 1) + ")"};
         result["probe_acc_per_layer"].push_back(
             linear_readout(backend, trainer, dataset, single).test_accuracy);
       }
     }
     ReadoutConfig probe{parse_score_layers(each ? "all" : config.probe_layers, layers),
-                        config.probe_epochs, config.probe_lr, config.batch, config.seed, "probe"};
+                        config.probe_epochs,
+                        config.probe_lr,
+                        config.batch,
+                        config.seed,
+                        "probe"};
     const LinearClassifierResult r = linear_readout(backend, trainer, dataset, probe);
     result["probe_acc"] = r.test_accuracy;
     result["probe_loss"] = r.epoch_loss;
@@ -250,8 +257,8 @@ void print_result_table(const nlohmann::json& result, const TrainConfig& config)
 nlohmann::json run_probe(const ProbeRequest& request) {
   const auto run_start = Clock::now();
   const Checkpoint checkpoint = load_checkpoint(request.checkpoint_path);
-  TrainConfig config = evaluation_config(checkpoint, request.checkpoint_path, request.data_dir,
-                                         request.device);
+  TrainConfig config =
+      evaluation_config(checkpoint, request.checkpoint_path, request.data_dir, request.device);
   config.probe = true;
   config.probe_epochs = request.probe_epochs;
   config.probe_lr = request.probe_lr;
@@ -266,8 +273,8 @@ nlohmann::json run_probe(const ProbeRequest& request) {
   const int epoch = restore_training_checkpoint(checkpoint, request.checkpoint_path,
                                                 trainer.model(), config, false);
   std::printf("probing %s (%s, %s, %d epochs of pretraining) on %s\n",
-              request.checkpoint_path.c_str(), config.dataset.c_str(), task_name(config.task).c_str(),
-              epoch, backend->name().c_str());
+              request.checkpoint_path.c_str(), config.dataset.c_str(),
+              task_name(config.task).c_str(), epoch, backend->name().c_str());
   nlohmann::json result = evaluate_trained(*backend, trainer, dataset, config);
   result["schema"] = kSchemaVersion;
   result["ffcuda"] = version_line();
@@ -336,7 +343,8 @@ nlohmann::json run_training(TrainConfig config) {
 
   double train_seconds = 0.0;
   auto last_save = Clock::now();
-  // The newest checkpoint of this run on disk and its epoch (a resumed run: the one it started from).
+  // The newest checkpoint of this run on disk and its epoch (a resumed run: the one it started
+  // from).
   std::string saved_path = config.resume_path;
   int saved_epoch = first_epoch;
   std::optional<double> last_track_acc;  // of the last epoch trained (the final figure)
@@ -381,7 +389,8 @@ nlohmann::json run_training(TrainConfig config) {
     const bool periodic = config.save_every > 0 && (epoch + 1) % config.save_every == 0 &&
                           seconds_since(last_save) >= config.save_interval_s;
     if (!config.save_path.empty() && (last_epoch || periodic)) {
-      metrics.sync();  // the lines up to this epoch durable before the checkpoint that counts on them
+      metrics
+          .sync();  // the lines up to this epoch durable before the checkpoint that counts on them
       save_training_checkpoint(config.save_path, trainer.model(), config, epoch + 1);
       last_save = Clock::now();
       saved_path = config.save_path;
@@ -398,8 +407,9 @@ nlohmann::json run_training(TrainConfig config) {
   nlohmann::json result = evaluate_trained(*backend, trainer, dataset, config);
   if (trainer.model().has_tracker()) {
     // The last epoch's figure; a run resumed with nothing left to train evaluates it now.
-    result["track_acc"] = last_track_acc ? *last_track_acc
-                                         : trainer.evaluator().evaluate_tracker(trainer.test_split());
+    result["track_acc"] = last_track_acc
+                              ? *last_track_acc
+                              : trainer.evaluator().evaluate_tracker(trainer.test_split());
   }
   result["schema"] = kSchemaVersion;
   result["ffcuda"] = version_line();

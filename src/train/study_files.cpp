@@ -23,8 +23,9 @@ nlohmann::json read_json_file(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, false);
-  require(!json.is_discarded(), path + " is not valid JSON (damaged?); remove it and rerun the "
-                                       "study command to recreate it");
+  require(!json.is_discarded(), path +
+                                    " is not valid JSON (damaged?); remove it and rerun the "
+                                    "study command to recreate it");
   return json;
 }
 

@@ -39,10 +39,9 @@ json read_study_of(const std::vector<std::string>& dirs) {
           dirs.front() + "/study.json is not a study's; is this a study folder?");
   for (size_t i = 1; i < dirs.size(); ++i) {
     const json other = read_json_file(dirs[i] + "/study.json");
-    const std::string difference =
-        first_difference(settings_as_this_version(other.value("settings", json::object())),
-                         settings_as_this_version(first.at("settings")), "in " + dirs[i],
-                         "in " + dirs.front());
+    const std::string difference = first_difference(
+        settings_as_this_version(other.value("settings", json::object())),
+        settings_as_this_version(first.at("settings")), "in " + dirs[i], "in " + dirs.front());
     require(difference.empty(), dirs[i] + " and " + dirs.front() + " hold different studies (" +
                                     difference + "); merge only the folders of one study");
   }

@@ -16,7 +16,7 @@ struct CellState {
   std::string status;     // finished | no data | failed | pending
   nlohmann::json result;  // result.json when finished
   std::string error;
-  std::string dir;        // the study folder its state was read from ("" when pending)
+  std::string dir;  // the study folder its state was read from ("" when pending)
 };
 
 // The study.json of the first folder, after checking that every folder holds one of the same
@@ -26,7 +26,7 @@ nlohmann::json read_study_of(const std::vector<std::string>& dirs);
 // Each cell of `study`, from the first folder (in the order given) where it finished; else from
 // the first where it failed or had no data; else pending. `notes` gets a line for each cell
 // finished in more than one folder.
-std::vector<CellState> read_cells(const std::vector<std::string>& dirs,
-                                  const nlohmann::json& study, std::vector<std::string>& notes);
+std::vector<CellState> read_cells(const std::vector<std::string>& dirs, const nlohmann::json& study,
+                                  std::vector<std::string>& notes);
 
 }  // namespace ff::study

@@ -62,7 +62,8 @@ bool in_default_grid(const std::string& task, const std::string& algo) {
 std::string sweep_label(const std::string& key, const std::string& value) {
   std::string label = key;
   std::replace(label.begin(), label.end(), '_', '-');
-  for (char c : value) label += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_';
+  for (char c : value)
+    label += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_';
   return label;
 }
 
@@ -132,8 +133,9 @@ TrainConfig base_config(const StudyRequest& request) {
   for (const auto& [option, value] : request.overrides) {
     const std::string key = config_key(option);
     require(!contains(kCellKeys, key),
-            "--" + option + " is set by each cell of a study; use --datasets, --tasks, --algos "
-            "or --data-root");
+            "--" + option +
+                " is set by each cell of a study; use --datasets, --tasks, --algos "
+                "or --data-root");
     set_config_field(config, key, value, "--" + option);
   }
   return config_from_json(config);
@@ -146,8 +148,9 @@ Grid make_grid(const StudyRequest& request) {
   const bool long_runs = request.preset == "long";
   grid.datasets = checked_list(request.datasets, kDatasets, "--datasets",
                                long_runs ? std::vector<std::string>{"mnist"} : kDatasets);
-  grid.tasks = checked_list(request.tasks, kTasks, "--tasks",
-                            long_runs ? std::vector<std::string>{"supervised", "rotation"} : kTasks);
+  grid.tasks =
+      checked_list(request.tasks, kTasks, "--tasks",
+                   long_runs ? std::vector<std::string>{"supervised", "rotation"} : kTasks);
   grid.algos = checked_list(request.algos, kAlgos, "--algos",
                             long_runs ? std::vector<std::string>{"ff", "bp-ce"} : kAlgos);
   grid.study_algos = request.algos.empty() && !long_runs;
@@ -180,9 +183,11 @@ Grid make_grid(const StudyRequest& request) {
   return grid;
 }
 
-std::vector<Cell> expand_grid(const Grid& grid, const TrainConfig& base, const StudyRequest& request) {
+std::vector<Cell> expand_grid(const Grid& grid, const TrainConfig& base,
+                              const StudyRequest& request) {
   const std::vector<std::string> no_sweep = {""};
-  const std::vector<std::string>& sweep_values = grid.sweep_values.empty() ? no_sweep : grid.sweep_values;
+  const std::vector<std::string>& sweep_values =
+      grid.sweep_values.empty() ? no_sweep : grid.sweep_values;
   const nlohmann::json base_json = config_to_json(base);
   std::vector<Cell> cells;
   for (const std::string& dataset : grid.datasets) {
@@ -192,16 +197,19 @@ std::vector<Cell> expand_grid(const Grid& grid, const TrainConfig& base, const S
         if (grid.study_algos && !in_default_grid(task, algo)) continue;
         for (const std::string& sweep_value : sweep_values) {
           for (int s = 0; s < grid.seeds; ++s) {
-            Cell cell{"", dataset, task, algo, sweep_value, base.seed + static_cast<uint64_t>(s), {}};
+            Cell cell{"", dataset, task, algo, sweep_value, base.seed + static_cast<uint64_t>(s),
+                      {}};
             nlohmann::json json = base_json;
-            if (!sweep_value.empty()) set_config_field(json, grid.sweep_key, sweep_value, "--sweep");
+            if (!sweep_value.empty())
+              set_config_field(json, grid.sweep_key, sweep_value, "--sweep");
             json["dataset"] = dataset;
             json["task"] = task;
             json["algo"] = algo;
             json["seed"] = cell.seed;
-            cell.name = dataset + "-" + task + "-" + algo +
-                        (sweep_value.empty() ? "" : "-" + sweep_label(grid.sweep_key, sweep_value)) +
-                        "-s" + std::to_string(cell.seed);
+            cell.name =
+                dataset + "-" + task + "-" + algo +
+                (sweep_value.empty() ? "" : "-" + sweep_label(grid.sweep_key, sweep_value)) + "-s" +
+                std::to_string(cell.seed);
             TrainConfig& c = cell.config;
             c = config_from_json(json);
             c.data_dir = (std::filesystem::path(request.data_root) / dataset).string();
@@ -213,9 +221,9 @@ std::vector<Cell> expand_grid(const Grid& grid, const TrainConfig& base, const S
             // study figures are the class accuracy itself (slow, fast or head).
             c.probe = task != "supervised" || algo == "bp-ce";
             for (const Cell& other : cells) {
-              require(other.name != cell.name,
-                      "--sweep values " + other.sweep_value + " and " + sweep_value +
-                          " give the same cell folder " + cell.name + "; use distinct values");
+              require(other.name != cell.name, "--sweep values " + other.sweep_value + " and " +
+                                                   sweep_value + " give the same cell folder " +
+                                                   cell.name + "; use distinct values");
             }
             try {
               validate_config(c);
@@ -228,8 +236,9 @@ std::vector<Cell> expand_grid(const Grid& grid, const TrainConfig& base, const S
       }
     }
   }
-  require(!cells.empty(), "the study's grid is empty (backprop needs a task with labels: add a "
-                          "task other than unsupervised, or --algos ff)");
+  require(!cells.empty(),
+          "the study's grid is empty (backprop needs a task with labels: add a "
+          "task other than unsupervised, or --algos ff)");
   return cells;
 }
 

@@ -42,7 +42,8 @@ Grid make_grid(const StudyRequest& request);
 // The cells in the order they run: dataset, task, algorithm, sweep value, seed. Cells that cannot
 // exist (backprop without labels) are left out. Each cell's config is validated here, so a bad
 // override fails before anything trains.
-std::vector<Cell> expand_grid(const Grid& grid, const TrainConfig& base, const StudyRequest& request);
+std::vector<Cell> expand_grid(const Grid& grid, const TrainConfig& base,
+                              const StudyRequest& request);
 
 // Sets config key `key` (config_to_json's names) of `config` to `text`, read as the type the key
 // holds (integer, number, true/false, or a name). Throws ff::Error naming `what` on a bad value.

@@ -8,9 +8,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-#include <nlohmann/json.hpp>
 
 #include "ff/error.hpp"
 #include "ff/run_log.hpp"
@@ -32,8 +32,7 @@ const std::vector<std::string> kPretextTasks = {"rotation", "flip-hv", "flip-h",
 
 // NOLINTBEGIN(bugprone-suspicious-missing-comma): Table 2's title is split over two lines.
 const char* const kTableTitles[] = {
-    "",
-    "Table 1: accuracy on the pretext task itself (FF: slow method; BP: its head)",
+    "", "Table 1: accuracy on the pretext task itself (FF: slow method; BP: its head)",
     "Table 2: transfer, linear probe on the class labels (supervised FF: its fast and slow "
     "classification)",
     "Table 3: backprop with different losses",
@@ -41,9 +40,9 @@ const char* const kTableTitles[] = {
 // NOLINTEND(bugprone-suspicious-missing-comma)
 
 // Config keys that change how fast a run is, not what it computes (or where it reads).
-const std::set<std::string> kEngineKeys = {"dataset", "task", "algo", "data_dir", "device",
-                                           "eval_every", "eval_batch", "graphs", "pass_mode",
-                                           "overlap", "reuse_layer1", "seed"};
+const std::set<std::string> kEngineKeys = {"dataset",   "task",       "algo",         "data_dir",
+                                           "device",    "eval_every", "eval_batch",   "graphs",
+                                           "pass_mode", "overlap",    "reuse_layer1", "seed"};
 
 std::string format_value(double value) {
   char text[32];
@@ -140,9 +139,10 @@ std::string settings_section(const json& study) {
   text += "- lr " + config.at("lr").dump() +
           ": the published learning rate is lost from our copy of the text; this value is an "
           "assumption (test it with `--sweep lr=1e-3,1e-4`)\n";
-  text += "- figures: test accuracy in %; each report cell is ours / published / difference, "
-          "ours as mean ± standard deviation where there are several seeds; (*) marks a "
-          "published figure with a note (results.csv has it)\n\n";
+  text +=
+      "- figures: test accuracy in %; each report cell is ours / published / difference, "
+      "ours as mean ± standard deviation where there are several seeds; (*) marks a "
+      "published figure with a note (results.csv has it)\n\n";
   return text;
 }
 
@@ -155,7 +155,8 @@ std::string finding_section(const std::vector<CellState>& cells, const json& stu
     int compared = 0, below = 0;
     for (const std::string& task : kPretextTasks) {
       const Figure ff = figure_for(cells, {2, task, "FF", task, "ff", "probe_acc"}, dataset, sweep);
-      const Figure bp = figure_for(cells, {2, task, "BP", task, "bp-ce", "probe_acc"}, dataset, sweep);
+      const Figure bp =
+          figure_for(cells, {2, task, "BP", task, "bp-ce", "probe_acc"}, dataset, sweep);
       if (!ff.status.empty() || !bp.status.empty()) continue;
       ++compared;
       const bool lower = ff.ours.mean < bp.ours.mean;
@@ -169,7 +170,8 @@ std::string finding_section(const std::vector<CellState>& cells, const json& stu
     } else if (below == compared && compared == static_cast<int>(kPretextTasks.size())) {
       text += "yes, on all " + std::to_string(compared) + " (" + detail + ")\n";
     } else if (below == compared) {
-      text += "so far, on the " + std::to_string(compared) + " with both figures (" + detail + ")\n";
+      text +=
+          "so far, on the " + std::to_string(compared) + " with both figures (" + detail + ")\n";
     } else {
       text += "no: FF >= bp-ce on " + std::to_string(compared - below) + " of " +
               std::to_string(compared) + " (" + detail + ")\n";
@@ -209,7 +211,8 @@ std::string csv_field(const std::string& text) {
 
 std::string results_csv(const std::vector<CellState>& cells, const json& study,
                         const PublishedTable& published) {
-  std::string text = "sweep,table,block,row,dataset,ours_mean,ours_sd,seeds,published,difference,status\n";
+  std::string text =
+      "sweep,table,block,row,dataset,ours_mean,ours_sd,seeds,published,difference,status\n";
   for (const std::string& sweep : sweep_values(study)) {
     for (const ReportRow& row : report_rows()) {
       for (const auto& column : kColumns) {
@@ -217,8 +220,8 @@ std::string results_csv(const std::vector<CellState>& cells, const json& study,
         const Published* reference = published_for(published, row, column.first);
         const bool ours = figure.status.empty();
         text += csv_field(sweep) + "," + std::to_string(row.table) + "," + csv_field(row.block) +
-                "," + csv_field(row.row) + "," +
-                column.first + "," + (ours ? format_value(figure.ours.mean) : "") + "," +
+                "," + csv_field(row.row) + "," + column.first + "," +
+                (ours ? format_value(figure.ours.mean) : "") + "," +
                 (ours && figure.ours.count > 1 ? format_value(figure.ours.sd) : "") + "," +
                 std::to_string(figure.ours.count) + "," +
                 (reference ? format_value(reference->value) : "") + "," +
@@ -243,7 +246,8 @@ std::string timing_csv(const std::vector<CellState>& cells) {
   std::string text = "cell,status,train_seconds,elapsed_s,device,host\n";
   for (const CellState& cell : cells) {
     const bool ran = cell.result.is_object();
-    const json environment = ran ? cell.result.value("environment", json::object()) : json::object();
+    const json environment =
+        ran ? cell.result.value("environment", json::object()) : json::object();
     text += cell.meta.at("name").get<std::string>() + "," + cell.status + "," +
             number_or_empty(cell.result, "train_seconds") + "," +
             number_or_empty(cell.result, "elapsed_s") + "," +
@@ -260,12 +264,14 @@ std::string accuracy_or_dash(const json& result, const char* key) {
 }
 
 std::string cells_section(const std::vector<CellState>& cells) {
-  std::string text = "## Cells\n\n| cell | status | task | transfer (probe) | fast | train time |\n"
-                     "|---|---|---|---|---|---|\n";
+  std::string text =
+      "## Cells\n\n| cell | status | task | transfer (probe) | fast | train time |\n"
+      "|---|---|---|---|---|---|\n";
   std::map<std::string, std::vector<std::string>> problems;  // error -> its cells
   for (const CellState& cell : cells) {
     const std::string status = cell.status;
-    if (!cell.error.empty()) problems[cell.status + ": " + cell.error].push_back(cell.meta.at("name"));
+    if (!cell.error.empty())
+      problems[cell.status + ": " + cell.error].push_back(cell.meta.at("name"));
     const std::string seconds = number_or_empty(cell.result, "train_seconds");
     text += "| " + cell.meta.at("name").get<std::string>() + " | " + status + " | " +
             accuracy_or_dash(cell.result, "task_acc") + " | " +
@@ -318,7 +324,8 @@ const std::vector<ReportRow>& report_rows() {
     }
     for (const char* task : {"supervised", "rotation", "flip-hv", "flip-h", "jigsaw"}) {
       for (int layer = 0; layer < 4; ++layer) {
-        r.push_back({4, task, "layer " + std::to_string(layer + 1), task, "ff", "per_layer_acc", layer});
+        r.push_back(
+            {4, task, "layer " + std::to_string(layer + 1), task, "ff", "per_layer_acc", layer});
       }
     }
     return r;
@@ -408,8 +415,8 @@ void write_study_report(const std::vector<std::string>& dirs, const std::string&
   std::string title;
   for (const std::string& dir : dirs) title += (title.empty() ? "" : " + ") + dir;
   std::string md = "# Study report: " + title + "\n\n";
-  md += "- engine: " + study_json.value("ffcuda", std::string("?")) + "; device: " +
-        study_json.value("device", std::string("?")) + "; started " +
+  md += "- engine: " + study_json.value("ffcuda", std::string("?")) +
+        "; device: " + study_json.value("device", std::string("?")) + "; started " +
         study_json.value("created", std::string("?")) + "\n";
   md += "- cells: " + std::to_string(cells.size()) + " (finished " +
         std::to_string(counts["finished"]) + ", no data " + std::to_string(counts["no data"]) +
@@ -422,10 +429,11 @@ void write_study_report(const std::vector<std::string>& dirs, const std::string&
   for (const std::string& note : notes) md += "- " + note + "\n";
   md += "\n" + study::settings_section(study_json);
   if (study_json.at("settings").at("config").value("track_linear", false)) {
-    md += "## Curves\n\nEvery cell trained a linear classifier alongside pretraining; its test "
-          "accuracy per epoch (FF beside bp-ce), the pretext accuracy and the losses are drawn "
-          "by\n\n```sh\ntools/plot_curves.py --study " + out + " --out " + out +
-          "/curves.png\n```\n\n";
+    md +=
+        "## Curves\n\nEvery cell trained a linear classifier alongside pretraining; its test "
+        "accuracy per epoch (FF beside bp-ce), the pretext accuracy and the losses are drawn "
+        "by\n\n```sh\ntools/plot_curves.py --study " +
+        out + " --out " + out + "/curves.png\n```\n\n";
   }
   for (const std::string& sweep : study::sweep_values(study_json)) {
     if (!sweep.empty()) {

@@ -112,13 +112,14 @@ int run_study(const StudyRequest& request) {
   fs::create_directories(fs::path(request.out_dir) / "cells");
   study::create_or_check_study_file(request.out_dir,
                                     study_record(request, grid, base, cells, device));
-  std::printf("study %s: %zu cells (datasets %zu x tasks %zu x algorithms %zu%s, seeds %d) on %s\n",
-              request.out_dir.c_str(), cells.size(), grid.datasets.size(), grid.tasks.size(),
-              grid.algos.size(),
-              grid.sweep_values.empty()
-                  ? ""
-                  : (" x " + grid.sweep_key + " " + std::to_string(grid.sweep_values.size())).c_str(),
-              grid.seeds, device.c_str());
+  std::printf(
+      "study %s: %zu cells (datasets %zu x tasks %zu x algorithms %zu%s, seeds %d) on %s\n",
+      request.out_dir.c_str(), cells.size(), grid.datasets.size(), grid.tasks.size(),
+      grid.algos.size(),
+      grid.sweep_values.empty()
+          ? ""
+          : (" x " + grid.sweep_key + " " + std::to_string(grid.sweep_values.size())).c_str(),
+      grid.seeds, device.c_str());
   if (!shard.whole()) {
     std::string positions;  // 1-based, as the shard's own number
     for (size_t k = static_cast<size_t>(shard.index); k <= cells.size(); k += shard.count) {
@@ -133,7 +134,8 @@ int run_study(const StudyRequest& request) {
                 positions.empty() ? "none" : positions.c_str());
   }
   for (const auto& [name, check] : data) {
-    if (!check.no_data.empty()) std::printf("study: %s: no data: %s\n", name.c_str(), check.no_data.c_str());
+    if (!check.no_data.empty())
+      std::printf("study: %s: no data: %s\n", name.c_str(), check.no_data.c_str());
   }
   std::fflush(stdout);
 
@@ -154,8 +156,7 @@ int run_study_cell(const std::string& request_json) {
   const StudyRequest request = study::request_from_json(order.at("request"));
   const std::string name = order.at("cell").get<std::string>();
   const study::Grid grid = study::make_grid(request);
-  const std::vector<Cell> cells =
-      study::expand_grid(grid, study::base_config(request), request);
+  const std::vector<Cell> cells = study::expand_grid(grid, study::base_config(request), request);
   for (const Cell& cell : cells) {
     if (cell.name != name) continue;
     const study::CellOutcome outcome = study::train_cell_here(cell, request.keep_checkpoints);

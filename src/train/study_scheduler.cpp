@@ -5,13 +5,13 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <thread>
-#include <nlohmann/json.hpp>
 
-#include "ff/run_log.hpp"
 #include "cell_process.hpp"
+#include "ff/run_log.hpp"
 #include "study_cell.hpp"
 #include "study_files.hpp"
 #include "study_lock.hpp"
@@ -40,7 +40,10 @@ class CellScheduler {
  public:
   CellScheduler(const StudyRequest& request, const std::vector<Cell>& cells,
                 const std::map<std::string, DataCheck>& data, const Slots& slots)
-      : request_(request), cells_(cells), data_(data), slots_(slots),
+      : request_(request),
+        cells_(cells),
+        data_(data),
+        slots_(slots),
         slot_busy_(static_cast<size_t>(slots.count), false) {
     for (size_t i = 0; i < cells_.size(); ++i) todo_.push_back(i);
   }
@@ -68,11 +71,11 @@ class CellScheduler {
       throw;
     }
     const int finished = counts_[CellEnd::kDone] + counts_[CellEnd::kSkipped];
-    std::printf("study: %zu cells: %d finished (%d of them earlier%s), %d no data, %d failed\n",
-                cells_.size(), finished, counts_[CellEnd::kSkipped] - by_others_,
-                by_others_ == 0 ? ""
-                                : (", " + std::to_string(by_others_) + " by another process").c_str(),
-                counts_[CellEnd::kNoData], counts_[CellEnd::kFailed]);
+    std::printf(
+        "study: %zu cells: %d finished (%d of them earlier%s), %d no data, %d failed\n",
+        cells_.size(), finished, counts_[CellEnd::kSkipped] - by_others_,
+        by_others_ == 0 ? "" : (", " + std::to_string(by_others_) + " by another process").c_str(),
+        counts_[CellEnd::kNoData], counts_[CellEnd::kFailed]);
     std::fflush(stdout);
     return counts_[CellEnd::kFailed];
   }
@@ -154,8 +157,8 @@ class CellScheduler {
   }
 
   std::string counts_text() const {
-    std::string text = "finished " + std::to_string(counts_.at(CellEnd::kDone) +
-                                                    counts_.at(CellEnd::kSkipped));
+    std::string text =
+        "finished " + std::to_string(counts_.at(CellEnd::kDone) + counts_.at(CellEnd::kSkipped));
     if (slots_.children) text += ", running " + std::to_string(running_.size());
     return text + ", no data " + std::to_string(counts_.at(CellEnd::kNoData)) + ", failed " +
            std::to_string(counts_.at(CellEnd::kFailed)) + "; ETA " + eta();
@@ -209,9 +212,8 @@ class CellScheduler {
     const std::string log = cell.config.out_dir + "/log.txt";
     std::string where = "log " + log;
     ChildSpec spec;
-    const nlohmann::json order = {{"cell", cell.name},
-                                  {"lock_fd", lock.fd()},
-                                  {"request", request_to_json(request_)}};
+    const nlohmann::json order = {
+        {"cell", cell.name}, {"lock_fd", lock.fd()}, {"request", request_to_json(request_)}};
     spec.arguments = {"study", "--run-cell", order.dump()};
     const std::string threads = std::to_string(slots_.threads_per_child);
     spec.environment = {{"OMP_NUM_THREADS", threads}};
@@ -283,8 +285,8 @@ class CellScheduler {
   std::vector<Running> running_;
   std::vector<bool> slot_busy_;
   std::set<size_t> held_elsewhere_;  // cells found locked by another process
-  std::map<CellEnd, int> counts_{{CellEnd::kDone, 0}, {CellEnd::kSkipped, 0},
-                                 {CellEnd::kNoData, 0}, {CellEnd::kFailed, 0}};
+  std::map<CellEnd, int> counts_{
+      {CellEnd::kDone, 0}, {CellEnd::kSkipped, 0}, {CellEnd::kNoData, 0}, {CellEnd::kFailed, 0}};
   int by_others_ = 0;  // of the skipped: finished by a process this one waited for
   int cells_run_ = 0;  // by this process, for the ETA
   double seconds_run_ = 0.0;

@@ -72,10 +72,12 @@ Slots plan_slots(const StudyRequest& request, const std::string& device) {
               ": give the number of cells to run at a time, 1 to 1024");
   Slots slots;
   if (!request.gpus.empty()) {
-    require(request.jobs == 1, "--jobs and --gpus: give one of them (--gpus runs one cell per "
-                               "GPU at a time; --jobs K runs K cells at a time on the CPU)");
-    require(device != "cpu", "--gpus with --device cpu: the cells would not use the GPUs; use "
-                             "--device auto or cuda, or --jobs for CPU cells");
+    require(request.jobs == 1,
+            "--jobs and --gpus: give one of them (--gpus runs one cell per "
+            "GPU at a time; --jobs K runs K cells at a time on the CPU)");
+    require(device != "cpu",
+            "--gpus with --device cpu: the cells would not use the GPUs; use "
+            "--device auto or cuda, or --jobs for CPU cells");
     slots.devices = parse_gpus(request.gpus);
     slots.count = static_cast<int>(slots.devices.size());
     slots.children = true;

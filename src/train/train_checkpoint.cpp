@@ -16,15 +16,15 @@ std::string layer_tensor(int layer, const char* what) {
 }
 
 // The config fields that must agree for a checkpoint to continue or be probed as `config`.
-const char* const kNetworkFields[] = {"dataset",     "task",    "layers",    "algo",
-                                      "goodness",    "threshold", "loss",    "batch",
-                                      "optimizer",   "seed",    "train_limit", "classes",
-                                      "negatives",   "peer_norm", "track_linear"};
+const char* const kNetworkFields[] = {
+    "dataset",   "task", "layers",      "algo",    "goodness",  "threshold", "loss",        "batch",
+    "optimizer", "seed", "train_limit", "classes", "negatives", "peer_norm", "track_linear"};
 
 int64_t metadata_integer(const Checkpoint& checkpoint, const std::string& path,
                          const std::string& key) {
   const auto found = checkpoint.metadata.find(key);
-  require(found != checkpoint.metadata.end(), path + ": the checkpoint has no '" + key + "' metadata");
+  require(found != checkpoint.metadata.end(),
+          path + ": the checkpoint has no '" + key + "' metadata");
   size_t used = 0;
   int64_t value = 0;
   try {
@@ -46,7 +46,8 @@ struct TensorNames {
     return classifier.empty() ? layer_tensor(l, what) : classifier + "." + what;
   }
   std::string moment(const char* which) const {
-    return (classifier.empty() ? std::string("optimizer") : classifier + "_optimizer") + "." + which;
+    return (classifier.empty() ? std::string("optimizer") : classifier + "_optimizer") + "." +
+           which;
   }
 };
 const TensorNames kNetworkTensors{""}, kHeadTensors{"head"}, kTrackerTensors{"tracker"};
@@ -67,7 +68,8 @@ void add_mlp_tensors(Checkpoint& checkpoint, const TensorNames& names, Mlp& mlp,
   const auto count = static_cast<int64_t>(params.size());
   checkpoint.tensors.push_back({names.moment("m"), {count}, optimizer.first_moment().download()});
   if (optimizer.second_moment().size()) {
-    checkpoint.tensors.push_back({names.moment("v"), {count}, optimizer.second_moment().download()});
+    checkpoint.tensors.push_back(
+        {names.moment("v"), {count}, optimizer.second_moment().download()});
   }
 }
 
@@ -86,9 +88,11 @@ void restore_mlp_tensors(const Checkpoint& checkpoint, const std::string& path,
   mlp.params().upload(params);
   if (!with_optimizer) return;
   const auto count = static_cast<int64_t>(params.size());
-  optimizer.first_moment().upload(require_tensor(checkpoint, path, names.moment("m"), {count}).data);
+  optimizer.first_moment().upload(
+      require_tensor(checkpoint, path, names.moment("m"), {count}).data);
   if (optimizer.second_moment().size()) {
-    optimizer.second_moment().upload(require_tensor(checkpoint, path, names.moment("v"), {count}).data);
+    optimizer.second_moment().upload(
+        require_tensor(checkpoint, path, names.moment("v"), {count}).data);
   }
   optimizer.set_steps_taken(metadata_integer(checkpoint, path, "optimizer_steps"));
 }
@@ -124,11 +128,10 @@ void save_training_checkpoint(const std::string& path, Model& model, const Train
 
 TrainConfig checkpoint_config(const Checkpoint& checkpoint, const std::string& path) {
   // Schema 1 checkpoints from before the schema field carry the same metadata: absent means 1.
-  const int64_t schema = checkpoint.metadata.count("schema")
-                             ? metadata_integer(checkpoint, path, "schema")
-                             : 1;
+  const int64_t schema =
+      checkpoint.metadata.count("schema") ? metadata_integer(checkpoint, path, "schema") : 1;
   require(schema >= 1, path + ": the checkpoint's schema version " + std::to_string(schema) +
-                          " is not one ffcuda has written (versions start at 1)");
+                           " is not one ffcuda has written (versions start at 1)");
   require(schema <= kSchemaVersion,
           path + ": the checkpoint has schema version " + std::to_string(schema) +
               ", this ffcuda reads up to version " + std::to_string(kSchemaVersion) +
@@ -162,8 +165,8 @@ void require_matching_config(const Checkpoint& checkpoint, const std::string& pa
                                   mismatches + "; pass the same options, or start a new run");
 }
 
-int restore_training_checkpoint(const Checkpoint& checkpoint, const std::string& path,
-                                Model& model, const TrainConfig& config, bool with_optimizer) {
+int restore_training_checkpoint(const Checkpoint& checkpoint, const std::string& path, Model& model,
+                                const TrainConfig& config, bool with_optimizer) {
   require_matching_config(checkpoint, path, config);
   restore_mlp_tensors(checkpoint, path, kNetworkTensors, model.network(), model.optimizer(),
                       with_optimizer);

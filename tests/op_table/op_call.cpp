@@ -25,7 +25,8 @@ int64_t* OpCall::output(const std::string& name, const std::vector<int64_t>& ini
 
 float* OpCall::host_output(const std::string& name, size_t n) {
   host_.emplace_back(n, kNaN);
-  compared_.push_back({name, Compared::kHost, host_.size() - 1, host_.back(), Tolerance::bitwise()});
+  compared_.push_back(
+      {name, Compared::kHost, host_.size() - 1, host_.back(), Tolerance::bitwise()});
   return host_.back().data();
 }
 

@@ -26,7 +26,7 @@ struct Tolerance {
 // An output after the call, on the host.
 struct OpResult {
   std::string name;
-  std::vector<float> floats;  // float outputs
+  std::vector<float> floats;      // float outputs
   std::vector<int64_t> integers;  // int32 and int64 outputs, widened
   std::vector<float> initial;     // float outputs: the values before the call
   Tolerance tolerance;
@@ -53,9 +53,9 @@ class OpCall {
   // Host memory the op writes (copy_to_host), compared exactly.
   float* host_output(const std::string& name, size_t n);
 
-  std::function<void()> run;  // the op itself; repeatable (benchmarks call it many times)
-  double flops = 0.0;         // floating-point operations of one call
-  double bytes = 0.0;         // bytes one call must read and write at the least
+  std::function<void()> run;   // the op itself; repeatable (benchmarks call it many times)
+  double flops = 0.0;          // floating-point operations of one call
+  double bytes = 0.0;          // bytes one call must read and write at the least
   bool deterministic = false;  // the same inputs must give the same bits on every call
   // The call may leave every output as it found it (e.g. the gradient through a one-element
   // norm is zero); otherwise a case that changes nothing is a broken case.

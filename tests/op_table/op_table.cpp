@@ -31,10 +31,13 @@ std::vector<OpCase> parity_cases() { return all_cases(false); }
 std::vector<OpCase> bench_cases() { return all_cases(true); }
 
 const std::vector<std::string>& non_op_methods() {
-  static const std::vector<std::string> names = {
-      "kind",      "name",      "allocate",        "deallocate",     "synchronize",
-      "set_gemm_precision",     "profiler_start",  "profiler_stop",  "mark_time",
-      "seconds_between",        "set_lane",        "lane_wait",      "capture"};
+  static const std::vector<std::string> names = {"kind",           "name",
+                                                 "allocate",       "deallocate",
+                                                 "synchronize",    "set_gemm_precision",
+                                                 "profiler_start", "profiler_stop",
+                                                 "mark_time",      "seconds_between",
+                                                 "set_lane",       "lane_wait",
+                                                 "capture"};
   return names;
 }
 

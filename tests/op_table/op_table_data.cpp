@@ -30,7 +30,7 @@ struct BatchShape {
   bool transform;
   int channels, size, batch;
   uint64_t seed;
-  bool given_negatives = false;  // spec.negative_labels set
+  bool given_negatives = false;   // spec.negative_labels set
   bool class_labels_out = false;  // spec.output_class_labels
 };
 
@@ -56,7 +56,8 @@ void prepare_batch_case(OpCall& k, const BatchShape& c) {
   spec.seed = c.seed;
   spec.epoch = 3;
   spec.apply_transform = c.transform;
-  if (c.given_negatives) spec.negative_labels = k.input(random_ints(c.batch, c.seed, 4, spec.num_labels));
+  if (c.given_negatives)
+    spec.negative_labels = k.input(random_ints(c.batch, c.seed, 4, spec.num_labels));
   spec.output_class_labels = c.class_labels_out;
   const size_t out_size = static_cast<size_t>(batch_rows(spec)) * pixels;
   float* out = k.output("prepare_batch rows", poison(out_size), Tolerance::bitwise());
@@ -100,7 +101,8 @@ void hard_negative_case(OpCall& k, int batch, uint64_t seed) {
   std::memcpy(cursor_words.data(), &cursor, sizeof cursor);
   spec.cursor = reinterpret_cast<const StepCursor*>(k.input(cursor_words));
   // Logits spread over a few units, as a trained classifier's are.
-  const float* logits = k.input(random_floats(static_cast<size_t>(batch) * classes, seed, 5, -4, 4));
+  const float* logits =
+      k.input(random_floats(static_cast<size_t>(batch) * classes, seed, 5, -4, 4));
   int32_t* out = k.output("hard negative labels", std::vector<int32_t>(batch, -7));
   Backend& b = k.backend();
   k.run = [&b, spec, logits, classes, out] { b.hard_negative_labels(spec, logits, classes, out); };
@@ -112,7 +114,8 @@ void hard_negative_case(OpCall& k, int batch, uint64_t seed) {
 
 void add_data_cases(std::vector<OpCase>& cases, bool bench) {
   auto add = [&](const BatchShape& c) {
-    cases.push_back({"prepare_batch", batch_label(c), [=](OpCall& k) { prepare_batch_case(k, c); }});
+    cases.push_back(
+        {"prepare_batch", batch_label(c), [=](OpCall& k) { prepare_batch_case(k, c); }});
   };
   auto add_hard = [&](int batch, uint64_t seed) {
     cases.push_back({"hard_negative_labels",

@@ -23,8 +23,7 @@ void rms_norm_case(OpCall& k, int rows, int cols, bool ld_gap, uint64_t seed) {
 
 void gather_rows_case(OpCall& k, int rows, int cols, bool ld_gap, uint64_t seed) {
   const int ld_src = ld_gap ? cols + 3 : cols, src_rows = rows + 3;
-  const float* src =
-      k.input(random_floats(static_cast<size_t>(src_rows) * ld_src, seed, 1, -1, 1));
+  const float* src = k.input(random_floats(static_cast<size_t>(src_rows) * ld_src, seed, 1, -1, 1));
   const int32_t* indices = k.input(random_ints(rows, seed, 2, src_rows));  // with repeats
   float* dst = k.output("gather_rows", poison(static_cast<size_t>(rows) * cols),
                         Tolerance::bitwise());  // copies: exact
@@ -41,8 +40,9 @@ void column_sum_case(OpCall& k, int rows, int cols, float beta, uint64_t seed) {
   // sums): the rounding error is ~2^-24 * sqrt(rows) * |partial sums| ~ 6e-8 * rows. 1e-6 * rows
   // leaves ~16x margin, while a missing or doubled row (an error ~0.5) still fails.
   // beta == 0 must not read `out`: poison it. beta != 0 reads it: start from data.
-  float* out = k.output("column_sum", beta == 0.0f ? poison(cols) : random_floats(cols, seed, 2, -1, 1),
-                        Tolerance::close(1e-6 * rows, 1e-6));
+  float* out =
+      k.output("column_sum", beta == 0.0f ? poison(cols) : random_floats(cols, seed, 2, -1, 1),
+               Tolerance::close(1e-6 * rows, 1e-6));
   Backend& b = k.backend();
   k.run = [&b, x, rows, cols, out, beta] { b.column_sum(x, rows, cols, out, beta); };
   k.flops = static_cast<double>(rows) * cols;

@@ -1,8 +1,8 @@
 // Forward-Forward and backprop row ops: ff_loss_grad, peer_norm, goodness_score,
-// rms_norm_relu_backward, argmax, softmax_xent, and the layer-1 reuse across labels (label_swap_forward,
-// label_swap_weight_correction). Inputs of the goodness ops are multiples of 1/16
-// (quantized_floats), so every sum of squares and dot product is exact in fp32 in any order and
-// the comparison checks the kernels' logic with tolerances of a few ulp (libm differences, FMA
+// rms_norm_relu_backward, argmax, softmax_xent, and the layer-1 reuse across labels
+// (label_swap_forward, label_swap_weight_correction). Inputs of the goodness ops are multiples of
+// 1/16 (quantized_floats), so every sum of squares and dot product is exact in fp32 in any order
+// and the comparison checks the kernels' logic with tolerances of a few ulp (libm differences, FMA
 // contraction), not summation order.
 #include <cmath>
 #include <string>
@@ -74,7 +74,8 @@ void peer_norm_case(OpCall& k, int pairs, int width, uint64_t seed) {
   const float* h = k.input(rows);
   float* running = k.output("peer running mean", quantized_floats(width, seed, 8, 0.0f, 1.5f),
                             Tolerance::close(1e-7, 1e-6));
-  const double g0 = 2.0 * spec.lambda * (1.0 - spec.momentum) / (static_cast<double>(width) * pairs);
+  const double g0 =
+      2.0 * spec.lambda * (1.0 - spec.momentum) / (static_cast<double>(width) * pairs);
   float* dz = k.output("peer dz", random_floats(size, seed, 9, -1e-6f, 1e-6f),
                        Tolerance::close(1e-5 * g0, 1e-5));
   Backend& b = k.backend();
@@ -90,9 +91,9 @@ void goodness_score_case(OpCall& k, int rows, int cols, const std::string& varia
   const float* h = k.input(relu_outputs(static_cast<size_t>(rows) * cols, seed));
   // Exact sums, then the same IEEE subtraction/division/addition: bit-identical is expected;
   // 1e-6 relative (~8 ulp) only absorbs a contraction.
-  float* scores = k.output("goodness_score",
-                           accumulate ? random_floats(rows, seed, 2, -5, 5) : poison(rows),
-                           Tolerance::close(0.0, 1e-6));
+  float* scores =
+      k.output("goodness_score", accumulate ? random_floats(rows, seed, 2, -5, 5) : poison(rows),
+               Tolerance::close(0.0, 1e-6));
   Backend& b = k.backend();
   k.run = [&b, h, rows, cols, theta, mode, scores, accumulate] {
     b.goodness_score(h, rows, cols, theta, mode, scores, accumulate);
@@ -146,7 +147,8 @@ void softmax_xent_case(OpCall& k, int rows, int classes, bool with_grad, uint64_
   // on the loss and on every log-probability; plus a few ulp of expf/logf.
   const double order = 2e-7 * classes + 1e-6;
   float* loss = k.output("softmax row_loss", poison(rows), Tolerance::close(order, 1e-5));
-  float* dlogits = k.output("softmax dlogits", poison(size), Tolerance::close(order * grad_scale, 1e-5));
+  float* dlogits =
+      k.output("softmax dlogits", poison(size), Tolerance::close(order * grad_scale, 1e-5));
   float* grad = with_grad ? dlogits : nullptr;
   Backend& b = k.backend();
   k.run = [&b, logits, labels, rows, classes, grad_scale, grad, loss] {
@@ -219,7 +221,8 @@ void add_ff_cases(std::vector<OpCase>& cases, bool bench) {
   };
   auto swap_label = [](int a, int groups, int in, int out, int labels, uint64_t seed) {
     return std::to_string(a) + "x" + std::to_string(groups) + "_in" + std::to_string(in) + "_out" +
-           std::to_string(out) + "_labels" + std::to_string(labels) + "_seed" + std::to_string(seed);
+           std::to_string(out) + "_labels" + std::to_string(labels) + "_seed" +
+           std::to_string(seed);
   };
   if (bench) {
     // The default network: 100 pairs of 2000 units; the slow evaluation's 10000 candidate rows;
@@ -285,13 +288,13 @@ void add_ff_cases(std::vector<OpCase>& cases, bool bench) {
   }
   // (ref_rows or batch, groups, in, out, num_labels): 1s, odd sizes, a unit count that is not a
   // multiple of the 256-thread block, batches over one 256-sample label tile, MNIST-like 784 + 10.
-  const int swap_shapes[][5] = {{1, 2, 3, 1, 2},       {7, 2, 30, 33, 10},   {13, 4, 40, 257, 24},
-                                {100, 2, 794, 64, 10}, {300, 2, 50, 300, 4}, {5, 10, 784, 2000, 10}};
+  const int swap_shapes[][5] = {{1, 2, 3, 1, 2},      {7, 2, 30, 33, 10},
+                                {13, 4, 40, 257, 24}, {100, 2, 794, 64, 10},
+                                {300, 2, 50, 300, 4}, {5, 10, 784, 2000, 10}};
   for (const auto& s : swap_shapes) {
     for (uint64_t seed : {1u, 2u}) {
-      add("label_swap_forward", swap_label(s[0], s[1], s[2], s[3], s[4], seed), [=](OpCall& k) {
-        label_swap_forward_case(k, s[0], s[1], s[2], s[3], s[4], seed);
-      });
+      add("label_swap_forward", swap_label(s[0], s[1], s[2], s[3], s[4], seed),
+          [=](OpCall& k) { label_swap_forward_case(k, s[0], s[1], s[2], s[3], s[4], seed); });
       add("label_swap_weight_correction", swap_label(s[0], s[1], s[2], s[3], s[4], seed),
           [=](OpCall& k) { label_swap_weight_correction_case(k, s[0], s[2], s[3], s[4], seed); });
     }

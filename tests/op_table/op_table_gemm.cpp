@@ -56,7 +56,8 @@ std::vector<float> magnitude(const GemmDesc& d, const std::vector<float>& a,
                          element(b, d.ldb, d.trans_b, p, j));
       }
       double total = std::fabs(d.alpha) * sum;
-      if (d.beta != 0.0f) total += std::fabs(d.beta) * std::fabs(c0[static_cast<size_t>(j) * d.ldc + i]);
+      if (d.beta != 0.0f)
+        total += std::fabs(d.beta) * std::fabs(c0[static_cast<size_t>(j) * d.ldc + i]);
       if (with_bias) total += std::fabs(bias[i]);
       m[static_cast<size_t>(j) * d.ldc + i] = static_cast<float>(total);
     }
@@ -83,7 +84,8 @@ void gemm_case(OpCall& k, const std::string& kind, Epilogue epilogue, int rows, 
   // (random-walk rounding of the partial sums); 16x that is the bound. TF32 (10-bit mantissa
   // inputs, ~2^-11 per product) would exceed it for k up to ~400, so the k = 17, 129, 257 cases
   // also guard against TF32 having been switched on.
-  Tolerance tolerance = Tolerance::close(1e-30, 16.0 * std::sqrt(static_cast<double>(d.k)) * 0x1p-24);
+  Tolerance tolerance =
+      Tolerance::close(1e-30, 16.0 * std::sqrt(static_cast<double>(d.k)) * 0x1p-24);
   if (k.for_parity()) {
     tolerance.scale = padded(magnitude(d, a, b, c0, bias, epilogue != Epilogue::kNone));
     if (offset) tolerance.scale[0] = 0.0f;  // the pad before C must stay as it was
@@ -114,9 +116,8 @@ void add_gemm_cases(std::vector<OpCase>& cases, bool bench) {
                               std::to_string(in) + "x" + std::to_string(out) +
                               (misaligned ? "_align4" : "_align16") + "_seed" +
                               std::to_string(seed);
-    cases.push_back({"gemm", label, [=](OpCall& k) {
-                       gemm_case(k, kind, e, rows, in, out, misaligned, seed);
-                     }});
+    cases.push_back({"gemm", label,
+                     [=](OpCall& k) { gemm_case(k, kind, e, rows, in, out, misaligned, seed); }});
   };
   if (bench) {
     // The default network's GEMMs: layer 1 over the 100 positives (layer-1 reuse), later layers

@@ -56,9 +56,9 @@ void copy_to_host_case(OpCall& k, size_t n, uint64_t seed) {
 // Out of place, or in place into a (the trainer's use is out of place; aliasing must work too).
 void add_case(OpCall& k, size_t n, bool in_place, uint64_t seed) {
   const float* b_in = k.input(random_floats(n, seed, 2, -1, 1));
-  float* a = in_place ? k.output("add in place", random_floats(n, seed, 1, -1, 1),
-                                 Tolerance::bitwise())
-                      : k.input(random_floats(n, seed, 1, -1, 1));
+  float* a = in_place
+                 ? k.output("add in place", random_floats(n, seed, 1, -1, 1), Tolerance::bitwise())
+                 : k.input(random_floats(n, seed, 1, -1, 1));
   float* out = in_place ? a : k.output("add", poison(n), Tolerance::bitwise());  // one IEEE add
   Backend& b = k.backend();
   k.run = [&b, a, b_in, n, out] { b.add(a, b_in, n, out); };
@@ -108,7 +108,8 @@ void add_memory_cases(std::vector<OpCase>& cases, bool bench) {
   // 2000 (activations), the batch input uploaded, the loss sums read back.
   const std::vector<size_t> sizes =
       bench ? std::vector<size_t>{400000, 13576000} : std::vector<size_t>{1, 7, 257, 100003};
-  const std::vector<uint64_t> seeds = bench ? std::vector<uint64_t>{1} : std::vector<uint64_t>{1, 2};
+  const std::vector<uint64_t> seeds =
+      bench ? std::vector<uint64_t>{1} : std::vector<uint64_t>{1, 2};
   for (size_t n : sizes) {
     for (uint64_t seed : seeds) {
       add("fill", n_label(n, seed), [=](OpCall& k) { fill_case(k, n, seed); });

@@ -16,9 +16,12 @@ void adam_case(OpCall& k, size_t n, int64_t step, bool scheduled, uint64_t seed)
   // Same adam_element() on both; only a multiply-add contracted to an FMA on one side differs,
   // ~1 ulp per operation, a handful of operations: 2e-6 relative. The absolute floors are ~1 ulp
   // of each array's typical magnitude (params ~1, m ~1e-3, v ~1e-5).
-  float* p = k.output("adam params", random_floats(n, seed, 1, -1, 1), Tolerance::close(1e-7, 2e-6));
-  float* m = k.output("adam m", random_floats(n, seed, 3, -1e-3f, 1e-3f), Tolerance::close(1e-10, 2e-6));
-  float* v = k.output("adam v", random_floats(n, seed, 4, 0.0f, 1e-4f), Tolerance::close(1e-12, 2e-6));
+  float* p =
+      k.output("adam params", random_floats(n, seed, 1, -1, 1), Tolerance::close(1e-7, 2e-6));
+  float* m =
+      k.output("adam m", random_floats(n, seed, 3, -1e-3f, 1e-3f), Tolerance::close(1e-10, 2e-6));
+  float* v =
+      k.output("adam v", random_floats(n, seed, 4, 0.0f, 1e-4f), Tolerance::close(1e-12, 2e-6));
   AdamSpec spec;
   spec.lr = 1e-3f;
   spec.step = step;
@@ -77,7 +80,8 @@ void add_update_cases(std::vector<OpCase>& cases, bool bench) {
   // Benchmarks: the parameters of 2x500 and 4x2000 on MNIST.
   const std::vector<size_t> sizes =
       bench ? std::vector<size_t>{643000, 13576000} : std::vector<size_t>{1, 7, 1001, 65537};
-  const std::vector<uint64_t> seeds = bench ? std::vector<uint64_t>{1} : std::vector<uint64_t>{1, 2};
+  const std::vector<uint64_t> seeds =
+      bench ? std::vector<uint64_t>{1} : std::vector<uint64_t>{1, 2};
   for (size_t n : sizes) {
     for (uint64_t seed : seeds) {
       add("adam", label(n, "_step1", seed), [=](OpCall& k) { adam_case(k, n, 1, false, seed); });

@@ -12,8 +12,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${FF_TEST_SANITIZED:-1}" != 0 ]; then
   asan_build=${FF_ASAN_BUILD_DIR:-$root/build-asan}
   echo "test: the CPU tests under ASan + UBSan ($asan_build)"
+  # Warnings are not errors here: GCC 12 with ASan at -O3 warns falsely inside libstdc++
+  # (-Wstringop-overflow on vector::resize); the main build above has them as errors.
   FF_BUILD_DIR=$asan_build "$root/tools/build.sh" -DFF_ENABLE_CUDA=OFF -DFF_BUILD_BENCH=OFF \
-    -DFF_SANITIZE=address,undefined -DFF_WARNINGS_AS_ERRORS=ON
+    -DFF_SANITIZE=address,undefined -DFF_WARNINGS_AS_ERRORS=OFF
   export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0
   export LSAN_OPTIONS=suppressions=$root/tools/lsan.supp:print_suppressions=0
   export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

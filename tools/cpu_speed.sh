@@ -10,8 +10,11 @@
 #     ffcuda bench --device cpu (fp32, then --precision bf16)
 #     /usr/bin/python3 tools/numpy_ff.py        (fp32; NumPy has no bf16 matrix product)
 #     /usr/bin/python3 tools/torch_ff.py --device cpu (fp32, then bf16 autocast)
-# and prints samples/s (training images per second), ffcuda's step / its GEMMs alone, and the
-# ratios ffcuda/NumPy and ffcuda/PyTorch; at the end the median of every figure over the rounds.
+# and prints samples/s (training images per second), ffcuda's step / its GEMMs alone, its GEMMs'
+# rate as a fraction of oneDNN's own at the same shapes (bench/gemm_survey/gemm_survey.cpp --list
+# on the GEMMs the bench lists, run right after it: fp32 dnnl_sgemm, bf16 the matmul primitive),
+# and the ratios ffcuda/NumPy and ffcuda/PyTorch; at the end the median of every figure over the
+# rounds.
 # Each peer gets the best kernels its library offers here: OPENBLAS_CORETYPE is unset for NumPy
 # (OpenBLAS then picks its kernels from the CPU model; an inherited setting may name slower ones)
 # and glibc is told to keep its large temporaries mapped (numpy_ff.py explains why: page faults
@@ -33,6 +36,12 @@ ffcuda=build-cpu/ffcuda
 "$python" -c "import numpy" 2>/dev/null || { echo "$python has no NumPy: apt-get install -y python3-numpy" >&2; exit 1; }
 "$python" -c "import torch" 2>/dev/null || { echo "$python has no PyTorch: apt-get install -y python3-torch" >&2; exit 1; }
 command -v jq >/dev/null || { echo "jq is needed" >&2; exit 1; }
+# oneDNN alone at the step's shapes (the library ffcuda's CPU backend calls; libdnnl-dev).
+survey=build-survey/survey_onednn
+if [[ ! -x "$survey" || bench/gemm_survey/gemm_survey.cpp -nt "$survey" ]]; then
+  mkdir -p build-survey
+  g++ -O2 -std=c++20 -fopenmp -DGEMM_SURVEY_DNNL bench/gemm_survey/gemm_survey.cpp -o "$survey" -ldnnl
+fi
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -58,6 +67,13 @@ measure() {  # layers batch
       { cat "$tmp/err" >&2; exit 1; }
     record "$L $B ffcuda-$precision" "$(jq -r '.samples_per_s' "$tmp/bench.json")"
     record "$L $B ffcuda-$precision-step/gemms" "$(jq -r '.step_over_gemms' "$tmp/bench.json")"
+    jq -r '.step_gemms[] | "\(.m) \(.n) \(.k) \(.trans_a) \(.trans_b)"' "$tmp/bench.json" >"$tmp/gemms.txt"
+    local library_args=(--list "$tmp/gemms.txt" --seconds 0.3)
+    [[ $precision == bf16 ]] && library_args+=(--bf16)
+    local library
+    library=$("$survey" "${library_args[@]}" | sed -n 's/^list: .*, \([0-9.]*\) GFLOP\/s$/\1/p')
+    record "$L $B ffcuda-$precision-gemms/library" \
+      "$(awk -v engine="$(jq -r '.gemm_tflops' "$tmp/bench.json")" -v lib="$library" 'BEGIN { print engine * 1000 / lib }')"
     ffcuda_device=$(jq -r '.device' "$tmp/bench.json")
   done
   sps=$(env -u OPENBLAS_CORETYPE MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=100000000000 \
@@ -92,17 +108,21 @@ if core: core.restype = ctypes.c_char_p
 print(core().decode() if core else "?")' 2>/dev/null || echo '?') (its own choice)"
   echo "PyTorch $("$python" -c 'import torch; print(torch.__version__, "oneDNN (mkldnn)", torch.backends.mkldnn.is_available())'), threads: every core"
   echo
-  echo "median samples/s over $rounds rounds (step / GEMMs alone for ffcuda):"
-  printf '%-7s %6s %16s %16s %10s %10s %10s %12s %12s\n' layers batch "ffcuda fp32" "ffcuda bf16" \
+  echo "oneDNN alone: $("$survey" --list /dev/null 2>/dev/null | sed -n 's/^kernels: //p' || true)"
+  echo
+  echo "median samples/s over $rounds rounds; for ffcuda (step / its GEMMs alone, its GEMMs' rate / oneDNN's alone):"
+  printf '%-7s %6s %22s %22s %10s %10s %10s %12s %12s\n' layers batch "ffcuda fp32" "ffcuda bf16" \
     "numpy" "torch fp32" "torch bf16" "ff/numpy" "ff/torch"
   for L in 2x500 4x2000; do
     for B in 100 1000; do
       f32=$(median "${figures["$L $B ffcuda-fp32"]}"); b16=$(median "${figures["$L $B ffcuda-bf16"]}")
       r32=$(median "${figures["$L $B ffcuda-fp32-step/gemms"]}"); r16=$(median "${figures["$L $B ffcuda-bf16-step/gemms"]}")
+      l32=$(median "${figures["$L $B ffcuda-fp32-gemms/library"]}"); l16=$(median "${figures["$L $B ffcuda-bf16-gemms/library"]}")
       np=$(median "${figures["$L $B numpy-fp32"]}"); t32=$(median "${figures["$L $B torch-fp32"]}")
       t16=$(median "${figures["$L $B torch-bf16"]}")
-      printf '%-7s %6s %9.0f (%4.2f) %9.0f (%4.2f) %10.0f %10.0f %10.0f %11.2fx %11.2fx\n' "$L" "$B" \
-        "$f32" "$r32" "$b16" "$r16" "$np" "$t32" "$t16" \
+      printf '%-7s %6s %8.0f (%4.2f, %3.0f%%) %8.0f (%4.2f, %3.0f%%) %10.0f %10.0f %10.0f %11.2fx %11.2fx\n' "$L" "$B" \
+        "$f32" "$r32" "$(awk -v x="$l32" 'BEGIN { print 100 * x }')" \
+        "$b16" "$r16" "$(awk -v x="$l16" 'BEGIN { print 100 * x }')" "$np" "$t32" "$t16" \
         "$(awk -v a="$f32" -v b="$np" 'BEGIN { print a / b }')" \
         "$(awk -v a="$f32" -v b="$t32" 'BEGIN { print a / b }')"
     done

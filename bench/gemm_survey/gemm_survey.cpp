@@ -10,6 +10,11 @@
 // that computes something else is caught.
 //
 //   gemm_survey [--bf16] [--seconds S]    one line per shape: GFLOP/s (median of timed runs), error
+//   gemm_survey --list FILE [--bf16] [--seconds S]
+//       the GEMMs of FILE instead, one per line as `ffcuda bench --json` lists a step's GEMMs
+//       ("m n k trans_a trans_b": column-major BLAS terms, transposes as 0/1 or false/true); each
+//       distinct shape timed once, then one last line: "list: T ms, G GFLOP/s" for the whole list
+//       (the library alone at the step's shapes, what tools/cpu_speed.sh holds the engine to).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -147,6 +152,49 @@ const char* isa_name(dnnl_cpu_isa_t isa) {
 }
 #endif
 
+// A GEMM of a list in column-major BLAS terms (C[m x n] = op(A) op(B)) is, row-major, C^T[n x m] =
+// op(B)^T op(A)^T: with (trans_a, trans_b) = (T, N) that is the survey's NT shape, with (N, T) its
+// TN shape (the engine's forward and weight-gradient GEMMs; no other pair occurs in its FF step).
+// Replaces `shapes` by the list's distinct shapes and `repeats` by how often each occurs.
+void read_list(const std::string& path, std::vector<Shape>* shapes, std::vector<int>* repeats) {
+  std::FILE* file = std::fopen(path.c_str(), "r");
+  if (!file) {
+    std::fprintf(stderr, "gemm_survey: cannot read %s\n", path.c_str());
+    std::exit(2);
+  }
+  shapes->clear();
+  repeats->clear();
+  auto flag = [](const char* word) {
+    return std::strcmp(word, "1") == 0 || std::strcmp(word, "true") == 0;
+  };
+  int m, n, k;
+  char ta[8], tb[8];
+  while (std::fscanf(file, "%d %d %d %7s %7s", &m, &n, &k, ta, tb) == 5) {
+    if (flag(ta) == flag(tb)) {
+      std::fprintf(stderr, "gemm_survey: %d %d %d %s %s: only (T, N) and (N, T) are supported\n", m,
+                   n, k, ta, tb);
+      std::exit(2);
+    }
+    const Shape shape{flag(ta) ? "forward (list)" : "weight grad (list)", !flag(ta), n, m, k};
+    size_t found = 0;
+    while (found < shapes->size() &&
+           !((*shapes)[found].transpose_a == shape.transpose_a && (*shapes)[found].m == shape.m &&
+             (*shapes)[found].n == shape.n && (*shapes)[found].k == shape.k)) {
+      ++found;
+    }
+    if (found == shapes->size()) {
+      shapes->push_back(shape);
+      repeats->push_back(0);
+    }
+    ++(*repeats)[found];
+  }
+  std::fclose(file);
+  if (shapes->empty()) {
+    std::fprintf(stderr, "gemm_survey: %s lists no GEMM\n", path.c_str());
+    std::exit(2);
+  }
+}
+
 double seconds_now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -156,10 +204,16 @@ double seconds_now() {
 int main(int argc, char** argv) {
   bool bf16 = false, matmul = false;
   double seconds = 1.0;
+  std::string list_file;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--bf16") bf16 = matmul = true;  // (oneDNN: through matmul)
     else if (std::string(argv[i]) == "--matmul") matmul = true;
     else if (std::string(argv[i]) == "--seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
+    else if (std::string(argv[i]) == "--list" && i + 1 < argc) list_file = argv[++i];
+    else {
+      std::fprintf(stderr, "gemm_survey: unknown argument %s\n", argv[i]);
+      return 2;
+    }
   }
 #if defined(GEMM_SURVEY_OPENBLAS)
   std::printf("kernels: OpenBLAS %s\n", openblas_get_corename());
@@ -173,7 +227,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 #endif
-  const Shape shapes[] = {
+  std::vector<Shape> shapes = {
       {"forward, batch 100 (one half)", false, 100, 2000, 2000},
       {"forward, batch 100 (2B rows)", false, 200, 2000, 2000},
       {"weight grad, batch 100", true, 2000, 2000, 200},
@@ -181,9 +235,13 @@ int main(int argc, char** argv) {
       {"forward, batch 1000 (2B rows)", false, 2000, 2000, 2000},
       {"weight grad, batch 1000", true, 2000, 2000, 2000},
   };
+  std::vector<int> repeats(shapes.size(), 1);
+  if (!list_file.empty()) read_list(list_file, &shapes, &repeats);
+  double list_seconds = 0.0, list_flops = 0.0;
   std::mt19937 random(7);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  for (const Shape& s : shapes) {
+  for (size_t shape = 0; shape < shapes.size(); ++shape) {
+    const Shape& s = shapes[shape];
     std::vector<float> a(static_cast<size_t>(s.m) * s.k), b(static_cast<size_t>(s.n) * s.k),
         c(static_cast<size_t>(s.m) * s.n);
     for (float& x : a) x = uniform(random);
@@ -241,6 +299,12 @@ int main(int argc, char** argv) {
     std::printf("%-32s %s %5d x %5d x %5d  %8.1f GFLOP/s  (median of %zu)  error %.1e\n", s.what,
                 s.transpose_a ? "TN" : "NT", s.m, s.n, s.k, flops / median * 1e-9, times.size(),
                 checked_error(s, a, b, c));
+    list_seconds += repeats[shape] * median;
+    list_flops += repeats[shape] * flops;
+  }
+  if (!list_file.empty()) {
+    std::printf("list: %.3f ms, %.1f GFLOP/s\n", list_seconds * 1e3,
+                list_flops / list_seconds * 1e-9);
   }
   return 0;
 }

@@ -215,13 +215,21 @@ FF_HD RowLabel row_label_of(const float* xn_row, int num_labels) {
 }
 
 // Pre-activation of unit u for a row whose label is `row` and whose reference row (same image)
-// has pre-activation z_ref and label `ref`: z_ref + s_row W[u, row] - s_ref W[u, ref].
+// has pre-activation z_ref and label `ref`: z_ref + s_row W[u, row] - s_ref W[u, ref], with
+// W[u, row] = w_row and W[u, ref] = w_ref already read (ignored where the label is -1).
+FF_HD float label_swapped_preactivation(float z_ref, RowLabel row, float w_row, RowLabel ref,
+                                        float w_ref) {
+  float z = z_ref;
+  if (row.label >= 0) z += row.value * w_row;
+  if (ref.label >= 0) z -= ref.value * w_ref;
+  return z;
+}
+
+// The same, reading the two weights from unit u's row of W.
 FF_HD float label_swapped_preactivation(float z_ref, const float* weight_row, RowLabel row,
                                         RowLabel ref) {
-  float z = z_ref;
-  if (row.label >= 0) z += row.value * weight_row[row.label];
-  if (ref.label >= 0) z -= ref.value * weight_row[ref.label];
-  return z;
+  return label_swapped_preactivation(z_ref, row, row.label >= 0 ? weight_row[row.label] : 0.0f, ref,
+                                     ref.label >= 0 ? weight_row[ref.label] : 0.0f);
 }
 
 }  // namespace ff

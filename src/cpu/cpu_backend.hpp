@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cpu_gemm.hpp"
+#include "cpu_transform_maps.hpp"
 #include "ff/backend.hpp"
 
 namespace ff {
@@ -69,6 +70,8 @@ class CpuBackend final : public Backend {
 
  private:
   CpuGemm gemm_;
+  TransformMaps transform_maps_;      // prepare_batch's source pixels per transform
+  std::vector<float> label_columns_;  // label_swap_forward's W[:, label] table (grow-only scratch)
 };
 
 }  // namespace ff

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cpu_backend.hpp"
+#include "cpu_reduce.hpp"
 #include "ff/batch_prep.hpp"
 #include "ff/error.hpp"
 #include "ff/math.hpp"
@@ -39,6 +40,8 @@ void CpuBackend::prepare_batch(const BatchSpec& batch_spec, float* out, int32_t*
   }
   const int pixels = spec.channels * spec.height * spec.width;
   const int rows = batch_rows(spec);
+  transform_maps_.prepare(spec.task, spec.height, spec.width);
+  const TransformMaps& maps = transform_maps_;
 #pragma omp parallel for schedule(static)
   for (int row = 0; row < rows; ++row) {
     const int sample = row % spec.batch;
@@ -52,12 +55,18 @@ void CpuBackend::prepare_batch(const BatchSpec& batch_spec, float* out, int32_t*
       write_hybrid_row(spec, image, index, y);
       continue;
     }
-    // Nested loops rather than batch_value per position: no integer division per pixel.
-    float* value = y;
+    // transformed_pixel of every position, with the transform's source pixels read from its map.
+    const int plane = spec.height * spec.width;
+    const bool identity = maps.is_identity(draw.transform);
+    const int32_t* __restrict source = maps.map(draw.transform);
     for (int channel = 0; channel < spec.channels; ++channel) {
-      for (int r = 0; r < spec.height; ++r) {
-        for (int c = 0; c < spec.width; ++c) {
-          *value++ = transformed_pixel(spec, image, draw.transform, channel, r, c);
+      const uint8_t* __restrict in = image + static_cast<size_t>(channel) * plane;
+      float* __restrict value = y + static_cast<size_t>(channel) * plane;
+      if (identity) {
+        for (int p = 0; p < plane; ++p) value[p] = static_cast<float>(in[p]) * (1.0f / 255.0f);
+      } else {
+        for (int p = 0; p < plane; ++p) {
+          value[p] = static_cast<float>(in[source[p]]) * (1.0f / 255.0f);
         }
       }
     }
@@ -113,10 +122,7 @@ void CpuBackend::ff_loss_grad(const FfLossSpec& spec, const float* h, float* dz,
     const int rows[2] = {i, spec.pairs + i};
     float sum_squares[2];
     for (int k = 0; k < 2; ++k) {
-      const float* x = h + static_cast<size_t>(rows[k]) * width;
-      float s = 0.0f;
-      for (int j = 0; j < width; ++j) s += x[j] * x[j];
-      sum_squares[k] = s;
+      sum_squares[k] = sum_of_squares(h + static_cast<size_t>(rows[k]) * width, width);
     }
     const PairLoss pl = ff_pair_loss(spec, goodness_from_sum(sum_squares[0], width, spec.goodness),
                                      goodness_from_sum(sum_squares[1], width, spec.goodness));
@@ -142,10 +148,9 @@ void CpuBackend::goodness_score(const float* h, int rows, int width, float theta
                                 float* scores, bool accumulate) {
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rows; ++r) {
-    const float* x = h + static_cast<size_t>(r) * width;
-    float s = 0.0f;
-    for (int j = 0; j < width; ++j) s += x[j] * x[j];
-    const float score = goodness_from_sum(s, width, mode) - theta;
+    const float score =
+        goodness_from_sum(sum_of_squares(h + static_cast<size_t>(r) * width, width), width, mode) -
+        theta;
     scores[r] = accumulate ? scores[r] + score : score;
   }
 }

@@ -26,15 +26,19 @@ struct CommandOutcome {
   }
 };
 
-// `prefix` runs in the shell before the binary: an environment variable, a ulimit.
-inline CommandOutcome run_ffcuda_command(const std::string& arguments,
-                                         const std::string& prefix = "") {
-  const std::string command = prefix + " " + ffcuda_binary() + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
+// A shell command line, its stderr joined to its stdout.
+inline CommandOutcome run_shell_command(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   std::string output;
   std::array<char, 512> buffer{};
   while (pipe && fgets(buffer.data(), buffer.size(), pipe)) output += buffer.data();
   return {pipe ? pclose(pipe) : -1, output};
+}
+
+// `prefix` runs in the shell before the binary: an environment variable, a ulimit.
+inline CommandOutcome run_ffcuda_command(const std::string& arguments,
+                                         const std::string& prefix = "") {
+  return run_shell_command(prefix + " " + ffcuda_binary() + " " + arguments);
 }
 
 inline std::string read_whole_file(const std::filesystem::path& path) {

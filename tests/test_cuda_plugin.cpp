@@ -24,12 +24,8 @@ using testing_util::ffcuda_binary;
 
 // stdout and stderr of a shell command, and whether it exited 0.
 std::pair<bool, std::string> shell(const std::string& command) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  std::string output;
-  std::array<char, 512> buffer{};
-  while (pipe && fgets(buffer.data(), buffer.size(), pipe)) output += buffer.data();
-  const int status = pipe ? pclose(pipe) : -1;
-  return {status == 0, output};
+  const testing_util::CommandOutcome outcome = testing_util::run_shell_command(command);
+  return {outcome.ok(), outcome.output};
 }
 
 TEST(CudaPlugin, TheProgramsDoNotLinkTheCudaLibraries) {

@@ -26,6 +26,9 @@ bool cuda_compiled_in() {
 
 namespace {
 
+constexpr const char* kBuiltWithoutCuda =
+    "this ffcuda was built without CUDA (nvcc was not found at build time)";
+
 std::string last_dl_error() {
   const char* message = dlerror();
   return message ? message : "unknown dynamic loader error";
@@ -88,7 +91,7 @@ LoadedPlugin load_plugin() {
   LoadedPlugin loaded;
   loaded.path = plugin_path_beside_core();
   if (!cuda_compiled_in()) {
-    loaded.error = "this ffcuda was built without CUDA (nvcc was not found at build time)";
+    loaded.error = kBuiltWithoutCuda;
     return loaded;
   }
   void* handle = dlopen(loaded.path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -133,7 +136,7 @@ std::vector<CudaDeviceInfo> list_cuda_devices(std::string* why_none) {
   std::string why;
   std::vector<CudaDeviceInfo> devices;
   if (!cuda_compiled_in()) {
-    why = "this ffcuda was built without CUDA (nvcc was not found at build time)";
+    why = kBuiltWithoutCuda;
   } else if (driver_device_count(&why) > 0) {
     const LoadedPlugin& loaded = plugin();
     if (loaded.api) {

@@ -81,13 +81,13 @@ void CpuBackend::prepare_batch(const BatchSpec& batch_spec, float* out, int32_t*
 void CpuBackend::peer_norm(const PeerNormSpec& spec, const float* h, float* running_mean,
                            float* dz) {
   const int width = spec.width, pairs = spec.pairs;
-  // Each unit's mean over the positives, rows in order (the CUDA kernel sums in the same order).
-#pragma omp parallel for schedule(static)
+  // Each unit's mean over the positives, rows in order (the CUDA kernel sums in the same order):
+  // column_sum adds every column's rows 0..pairs-1, reading rows contiguously.
+  std::vector<float> sums(static_cast<size_t>(width));
+  column_sum(h, pairs, width, sums.data(), 0.0f);
   for (int j = 0; j < width; ++j) {
-    float sum = 0.0f;
-    for (int b = 0; b < pairs; ++b) sum += h[static_cast<size_t>(b) * width + j];
     running_mean[j] =
-        peer_norm_running_mean(spec.momentum, running_mean[j], sum / static_cast<float>(pairs));
+        peer_norm_running_mean(spec.momentum, running_mean[j], sums[j] / static_cast<float>(pairs));
   }
   float total = 0.0f;
   for (int j = 0; j < width; ++j) total += running_mean[j];

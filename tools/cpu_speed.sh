@@ -3,7 +3,7 @@
 # PyTorch (tools/torch_ff.py, Debian's python3-torch), measured in one run so that all see the
 # same machine state.
 #
-# Usage (from anywhere; about 5 minutes with the default 3 rounds):
+# Usage (from anywhere; about 10 minutes with the default 3 rounds on 2 cores):
 #     tools/cpu_speed.sh [ROUNDS] [OUT_FILE]
 #
 # For every network (2x500, 4x2000) and batch (100, 1000), one after the other in each round:
@@ -22,7 +22,8 @@
 # OpenBLAS, bf16 ones on oneDNN) gets OPENBLAS_CORETYPE unset too and every core as threads (its
 # default here is one). ffcuda needs nothing set.
 # Needs: build-cpu/ffcuda (tools/build.sh), Debian's python3-numpy and python3-torch (run by
-# /usr/bin/python3: the pyenv python3 on PATH has neither), jq, MNIST in data/mnist.
+# /usr/bin/python3: the pyenv python3 on PATH has neither), jq, MNIST in data/mnist, and g++ with
+# libdnnl-dev (the engine's own build needs both) for build-survey/survey_onednn, built when missing.
 # Reading the numbers: `uptime` is printed before and after; a load well above 0 before the start
 # means something else (a compile) shares the cores and every figure is slowed.
 set -euo pipefail

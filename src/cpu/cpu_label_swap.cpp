@@ -85,16 +85,15 @@ void CpuBackend::label_swap_weight_correction(const float* xn, const float* dz_n
     }
     for (int i = 0; i < batch; ++i) {
       const float* __restrict d = dz_neg + static_cast<size_t>(i) * out + first;
-      if (negative[i].label >= 0) {
-        float* __restrict column = columns.data() + static_cast<size_t>(negative[i].label) * kBlock;
-        const float scale = negative[i].value;
+      // column[j] += d[j] * scale; a - b*s and a + b*(-s) round alike, so the positive's
+      // subtraction is this with the scale negated.
+      auto add_scaled = [&](RowLabel label, float scale) {
+        if (label.label < 0) return;
+        float* __restrict column = columns.data() + static_cast<size_t>(label.label) * kBlock;
         for (int j = 0; j < units; ++j) column[j] += d[j] * scale;
-      }
-      if (positive[i].label >= 0) {
-        float* __restrict column = columns.data() + static_cast<size_t>(positive[i].label) * kBlock;
-        const float scale = positive[i].value;
-        for (int j = 0; j < units; ++j) column[j] -= d[j] * scale;
-      }
+      };
+      add_scaled(negative[i], negative[i].value);
+      add_scaled(positive[i], -positive[i].value);
     }
     for (int j = 0; j < units; ++j) {
       for (int c = 0; c < num_labels; ++c) {

@@ -3,7 +3,7 @@
 namespace ff {
 
 void TransformMaps::prepare(Task task, int height, int width) {
-  if (ready_ && task == task_ && height == height_ && width == width_) return;
+  if (count_ > 0 && task == task_ && height == height_ && width == width_) return;
   task_ = task;
   height_ = height;
   width_ = width;
@@ -24,7 +24,6 @@ void TransformMaps::prepare(Task task, int height, int width) {
       }
     }
   }
-  ready_ = true;
 }
 
 }  // namespace ff

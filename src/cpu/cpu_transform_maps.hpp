@@ -22,11 +22,10 @@ class TransformMaps {
   bool is_identity(int transform) const { return identity_[static_cast<size_t>(transform)] != 0; }
 
  private:
-  bool ready_ = false;
   Task task_ = Task::kSupervised;
-  int height_ = 0, width_ = 0, plane_ = 0, count_ = 0;
-  std::vector<int32_t> index_;     // [count x plane]
-  std::vector<uint8_t> identity_;  // [count]
+  int height_ = 0, width_ = 0, plane_ = 0, count_ = 0;  // count_ 0: nothing prepared yet
+  std::vector<int32_t> index_;                          // [count x plane]
+  std::vector<uint8_t> identity_;                       // [count]
 };
 
 }  // namespace ff

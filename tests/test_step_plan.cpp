@@ -100,6 +100,37 @@ TEST(StepPlan, ScheduledAdamEqualsPerStepAdam) {
   EXPECT_NE(a.download(), (std::vector<float>{1, 2, 3, 4}));
 }
 
+TEST(StepPlan, FfUpdatesEachLayerAsItsGradientIsDoneWithTheBitsOfOneUpdateAfterTheStep) {
+  // The FF step updates layer l right after its weight gradient (EarlyUpdates). Oracle: the same
+  // steps as gradients only (compute_step_gradients), each followed by one plain optimiser step
+  // over all parameters. Adam and SGD, with and without the layer-1 reuse and the overlap lane.
+  const Dataset data = synthetic_images();
+  for (const OptimizerKind kind : {OptimizerKind::kAdam, OptimizerKind::kSgd}) {
+    for (const bool reuse : {false, true}) {
+      TrainConfig config = plan_config();
+      config.optimizer = kind;
+      config.reuse_layer1 = reuse;
+      config.overlap = reuse;
+      auto backend = make_cpu_backend();
+      Trainer early(*backend, config, data), oracle(*backend, config, data);
+      Mlp& oracle_net = oracle.model().network();
+      early.steps().begin_epoch(0);
+      for (int s = 0; s < 4; ++s) {
+        early.steps().train_step(0, s);
+        oracle.steps().compute_step_gradients(0, s);
+        oracle.model().optimizer().step(oracle_net.params(), oracle_net.grads());
+      }
+      const std::vector<float> expected = oracle_net.params().download();
+      EXPECT_EQ(early.model().network().params().download(), expected)
+          << "optimizer " << static_cast<int>(kind) << ", reuse " << reuse;
+      EXPECT_EQ(early.model().optimizer().first_moment().download(),
+                oracle.model().optimizer().first_moment().download());
+      // The weights moved (the comparison can fail).
+      EXPECT_NE(expected, Trainer(*backend, config, data).model().network().params().download());
+    }
+  }
+}
+
 TEST(StepPlan, GraphsOnNeedsTheCudaBackend) {
   TrainConfig config = plan_config();
   config.graphs = GraphsMode::kOn;

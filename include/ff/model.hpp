@@ -35,9 +35,13 @@ class Model {
     return peer_means_.size() ? peer_means_.data() + peer_offsets_[layer] : nullptr;
   }
   Array<float>& all_peer_means() { return peer_means_; }
-  // Enqueues one update of every parameter from its gradient, Adam's constants read from
-  // `schedule` at `cursor` (backend memory; null schedule for SGD); counted by count_step().
-  void enqueue_update(const AdamScalars* schedule, const StepCursor* cursor);
+  // Enqueue one update of hidden layers [first, first + count) from their gradients, and of the
+  // head (nothing without one), Adam's constants read from `schedule` at `cursor` (backend memory;
+  // null schedule for SGD). A step updates every layer once and the head once, in any grouping;
+  // count_step() counts it.
+  void enqueue_layers_update(int first, int count, const AdamScalars* schedule,
+                             const StepCursor* cursor);
+  void enqueue_head_update(const AdamScalars* schedule, const StepCursor* cursor);
   void count_step();
 
  private:

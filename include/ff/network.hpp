@@ -30,6 +30,13 @@ class Mlp {
   const float* weight(int layer) const { return params_.data() + offsets_[layer]; }
   const float* bias(int layer) const { return weight(layer) + weight_count(layer); }
 
+  // Where layers [first, first + count) lie in params() and grads(): one contiguous range.
+  size_t layers_offset(int first) const { return offsets_[first]; }
+  size_t layers_size(int first, int count) const {
+    const int end = first + count;
+    return (end < num_layers() ? offsets_[end] : params_.size()) - offsets_[first];
+  }
+
   Array<float>& params() { return params_; }
   Array<float>& grads() { return grads_; }
   const Array<float>& params() const { return params_; }
@@ -56,6 +63,11 @@ class Optimizer {
   // captured step is enqueued once and executed many times). SGD ignores schedule and cursor.
   void enqueue_scheduled_step(Array<float>& params, const Array<float>& grads,
                               const AdamScalars* schedule, const StepCursor* cursor);
+  // The same for elements [first, first + count) only: the update is elementwise, so updating a
+  // buffer in ranges gives bitwise what one launch over it gives.
+  void enqueue_scheduled_range(Array<float>& params, const Array<float>& grads,
+                               const AdamScalars* schedule, const StepCursor* cursor, size_t first,
+                               size_t count);
   void count_step() { ++step_; }
   bool is_adam() const { return kind_ == OptimizerKind::kAdam; }
   // Adam's constants for the next `count` steps (steps_taken() + 1 ...), for a schedule.
@@ -67,7 +79,8 @@ class Optimizer {
 
  private:
   // The update itself: Adam with `adam`'s constants, or SGD with momentum (which needs none).
-  void enqueue(const AdamSpec& adam, Array<float>& params, const Array<float>& grads);
+  void enqueue(const AdamSpec& adam, Array<float>& params, const Array<float>& grads, size_t first,
+               size_t count);
 
   Backend* backend_;
   OptimizerKind kind_;

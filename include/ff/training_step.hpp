@@ -15,13 +15,29 @@ namespace ff {
 
 struct PhaseTimes;
 
+// The optimiser's update of hidden layers whose gradients are final before the step ends. FF's
+// layer l is done once its weight gradient is (nothing flows back into it), and updating it then,
+// on the lane that computed the gradient, reads that gradient while it is still in cache (CPU) and
+// overlaps the update with the next layer's forward (CUDA); the update is elementwise, so the
+// result is bitwise the same as one update after the step. The StepRunner updates whatever was
+// not updated early (everything, for backprop) after enqueue_gradients returns.
+class EarlyUpdates {
+ public:
+  virtual ~EarlyUpdates() = default;
+  // Enqueues the update of `layer` (once per step; the caller times it as "optimizer").
+  virtual void layer_done(int layer) = 0;
+};
+
 class TrainingStep {
  public:
   virtual ~TrainingStep() = default;
   // Enqueues the gradients of the batch `spec` (the batch at the device cursor) into the model's
   // gradient buffers, and adds each loss of the step to its slot of `loss_sums` ([layers + 1]:
-  // one per hidden layer, then the cross-entropy). With `times`, each phase is timed.
-  virtual void enqueue_gradients(const BatchSpec& spec, float* loss_sums, PhaseTimes* times) = 0;
+  // one per hidden layer, then the cross-entropy). With `times`, each phase is timed. With
+  // `updates`, a layer whose gradient is final may be updated at once (EarlyUpdates); without,
+  // only gradients are computed.
+  virtual void enqueue_gradients(const BatchSpec& spec, float* loss_sums, PhaseTimes* times,
+                                 EarlyUpdates* updates) = 0;
   // The slots of loss_sums the algorithm has, in order: one per layer for ff and
   // bp-goodness-all, the last layer's for bp-goodness-last, the cross-entropy for bp-ce.
   virtual std::vector<int> loss_slots() const = 0;

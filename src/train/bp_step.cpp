@@ -35,8 +35,9 @@ class BpStep final : public TrainingStep {
     }
   }
 
-  void enqueue_gradients(const BatchSpec& batch_spec, float* loss_sums,
-                         PhaseTimes* times) override {
+  // Backprop's gradients are final only at the end of the step: no early updates.
+  void enqueue_gradients(const BatchSpec& batch_spec, float* loss_sums, PhaseTimes* times,
+                         EarlyUpdates* /*updates*/) override {
     const bool cross_entropy = config_.algo == Algo::kBpCe;
     BatchSpec spec = batch_spec;
     const int batch = spec.batch, rows = cross_entropy ? batch : 2 * batch;

@@ -6,7 +6,9 @@
 // two lanes; with --overlap layer l's weight gradient runs on a third, concurrently with the
 // forward of layer l+1. Hazards, for whoever changes this: the weight-gradient lane reads xn[l]
 // and dz[l], which the main lane does not touch again within the step; the next step's writes
-// to them come after the join at the end of enqueue_gradients. The CPU runs every op as it is
+// to them come after the join at the end of enqueue_gradients. With early updates, layer l's
+// optimiser update follows its weight gradient on that lane; it writes W_l, b_l and their Adam
+// moments, which the main lane does not read again within the step. The CPU runs every op as it is
 // issued, so a lane plan's CPU result is its serial result (and the parity oracle for the GPU's).
 #include "phase.hpp"
 #include "steps.hpp"
@@ -50,7 +52,8 @@ class FfStep final : public TrainingStep {
     }
   }
 
-  void enqueue_gradients(const BatchSpec& spec, float* loss_sums, PhaseTimes* times) override;
+  void enqueue_gradients(const BatchSpec& spec, float* loss_sums, PhaseTimes* times,
+                         EarlyUpdates* updates) override;
   std::vector<int> loss_slots() const override {
     std::vector<int> slots;
     slots.reserve(static_cast<size_t>(network_.num_layers()));
@@ -77,7 +80,8 @@ class FfStep final : public TrainingStep {
 
 }  // namespace
 
-void FfStep::enqueue_gradients(const BatchSpec& spec, float* loss_sums, PhaseTimes* times) {
+void FfStep::enqueue_gradients(const BatchSpec& spec, float* loss_sums, PhaseTimes* times,
+                               EarlyUpdates* updates) {
   const int batch = spec.batch, rows = 2 * batch, layers = network_.num_layers();
   {
     Phase phase("prep", backend_, times);
@@ -106,10 +110,19 @@ void FfStep::enqueue_gradients(const BatchSpec& spec, float* loss_sums, PhaseTim
         backend_.peer_norm(peer, buffers_.h[l].data(), model_.peer_means(l), buffers_.dz[l].data());
       }
     }
-    Phase phase("weight-grad", backend_, times);
-    weight_grad(l, batch);
+    {
+      Phase phase("weight-grad", backend_, times);
+      weight_grad(l, batch);
+    }
+    if (updates != nullptr) {
+      // Layer l's gradient is final: update it now, behind its gradient on the same lane (the
+      // main lane never reads W_l again within the step).
+      Phase phase("optimizer", backend_, times);
+      OnLane lane(backend_, overlap_ ? kWeightGradLane : kMainLane);
+      updates->layer_done(l);
+    }
   }
-  // The optimiser reads every weight gradient.
+  // Whatever comes next (the remaining updates, the next step) may read every gradient and weight.
   if (overlap_) backend_.lane_wait(kMainLane, kWeightGradLane);
 }
 

@@ -43,8 +43,14 @@ Model::Model(Backend& backend, const TrainConfig& config, const std::vector<int>
   }
 }
 
-void Model::enqueue_update(const AdamScalars* schedule, const StepCursor* cursor) {
-  optimizer_.enqueue_scheduled_step(network_.params(), network_.grads(), schedule, cursor);
+void Model::enqueue_layers_update(int first, int count, const AdamScalars* schedule,
+                                  const StepCursor* cursor) {
+  optimizer_.enqueue_scheduled_range(network_.params(), network_.grads(), schedule, cursor,
+                                     network_.layers_offset(first),
+                                     network_.layers_size(first, count));
+}
+
+void Model::enqueue_head_update(const AdamScalars* schedule, const StepCursor* cursor) {
   if (head_)
     head_optimizer_->enqueue_scheduled_step(head_->params(), head_->grads(), schedule, cursor);
 }

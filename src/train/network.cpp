@@ -67,7 +67,7 @@ void Optimizer::step(Array<float>& params, const Array<float>& grads) {
   AdamSpec spec;
   spec.lr = lr_;
   spec.step = step_;
-  enqueue(spec, params, grads);
+  enqueue(spec, params, grads, 0, params.size());
 }
 
 void Optimizer::enqueue_scheduled_step(Array<float>& params, const Array<float>& grads,
@@ -75,14 +75,28 @@ void Optimizer::enqueue_scheduled_step(Array<float>& params, const Array<float>&
   AdamSpec spec;
   spec.schedule = schedule;
   spec.cursor = cursor;
-  enqueue(spec, params, grads);
+  enqueue(spec, params, grads, 0, params.size());
 }
 
-void Optimizer::enqueue(const AdamSpec& adam, Array<float>& params, const Array<float>& grads) {
+void Optimizer::enqueue_scheduled_range(Array<float>& params, const Array<float>& grads,
+                                        const AdamScalars* schedule, const StepCursor* cursor,
+                                        size_t first, size_t count) {
+  check_invariant(first + count <= params.size() && params.size() == m_.size(),
+                  "optimiser range outside its parameters");
+  AdamSpec spec;
+  spec.schedule = schedule;
+  spec.cursor = cursor;
+  enqueue(spec, params, grads, first, count);
+}
+
+void Optimizer::enqueue(const AdamSpec& adam, Array<float>& params, const Array<float>& grads,
+                        size_t first, size_t count) {
   if (is_adam()) {
-    backend_->adam(adam, params.data(), grads.data(), m_.data(), v_.data(), params.size());
+    backend_->adam(adam, params.data() + first, grads.data() + first, m_.data() + first,
+                   v_.data() + first, count);
   } else {
-    backend_->sgd_momentum(lr_, momentum_, params.data(), grads.data(), m_.data(), params.size());
+    backend_->sgd_momentum(lr_, momentum_, params.data() + first, grads.data() + first,
+                           m_.data() + first, count);
   }
 }
 

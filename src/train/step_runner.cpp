@@ -23,6 +23,48 @@ std::vector<int32_t> shuffled_order(size_t count, uint64_t seed, uint64_t epoch)
   return order;
 }
 
+namespace {
+
+// One step's optimiser updates: the layers the TrainingStep finishes early, then the rest (in
+// contiguous runs, one launch each) and the head.
+class LayerUpdates final : public EarlyUpdates {
+ public:
+  LayerUpdates(Model& model, const AdamScalars* schedule, const StepCursor* cursor)
+      : model_(model),
+        schedule_(schedule),
+        cursor_(cursor),
+        done_(static_cast<size_t>(model.network().num_layers()), false) {}
+
+  void layer_done(int layer) override {
+    check_invariant(!done_[static_cast<size_t>(layer)], "a layer updated twice in one step");
+    done_[static_cast<size_t>(layer)] = true;
+    model_.enqueue_layers_update(layer, 1, schedule_, cursor_);
+  }
+
+  void enqueue_rest() {
+    const int layers = static_cast<int>(done_.size());
+    for (int first = 0; first < layers;) {
+      if (done_[static_cast<size_t>(first)]) {
+        ++first;
+        continue;
+      }
+      int end = first;
+      while (end < layers && !done_[static_cast<size_t>(end)]) ++end;
+      model_.enqueue_layers_update(first, end - first, schedule_, cursor_);
+      first = end;
+    }
+    model_.enqueue_head_update(schedule_, cursor_);
+  }
+
+ private:
+  Model& model_;
+  const AdamScalars* schedule_;
+  const StepCursor* cursor_;
+  std::vector<bool> done_;
+};
+
+}  // namespace
+
 StepRunner::StepRunner(Backend& backend, const TrainConfig& config, Model& model,
                        TrainingStep& step, const ResidentSplit& train, const TaskShape& shape,
                        LinearTracker* tracker)
@@ -97,11 +139,13 @@ void StepRunner::enqueue_step() {
     tracker_->enqueue_step(spec, cursor_.data(), loss_sums_.data() + slot, phase_times_);
     if (hard_negatives_) spec.negative_labels = tracker_->enqueue_hard_negatives(spec);
   }
-  step_.enqueue_gradients(spec, loss_sums_.data(), phase_times_);
+  // Adam's constants from the epoch's schedule at the device cursor (null for SGD: none).
+  LayerUpdates updates(model_, adam_schedule_.size() ? adam_schedule_.data() : nullptr,
+                       cursor_.data());
+  step_.enqueue_gradients(spec, loss_sums_.data(), phase_times_, &updates);
   {
     Phase phase("optimizer", backend_, phase_times_);
-    // Adam's constants from the epoch's schedule at the device cursor (null for SGD: none).
-    model_.enqueue_update(adam_schedule_.size() ? adam_schedule_.data() : nullptr, cursor_.data());
+    updates.enqueue_rest();
   }
   backend_.advance_cursor(cursor_.data());
 }
@@ -156,7 +200,7 @@ std::vector<double> StepRunner::train_epoch(int epoch, const StepProgress& progr
 std::vector<float> StepRunner::compute_step_gradients(int epoch, int step) {
   epoch_order_.upload(shuffled_order(train_.count, seed_, static_cast<uint64_t>(epoch)));
   seek(epoch, step);
-  step_.enqueue_gradients(cursor_batch(), loss_sums_.data(), nullptr);
+  step_.enqueue_gradients(cursor_batch(), loss_sums_.data(), nullptr, nullptr);
   return step_.download_input();
 }
 

@@ -51,9 +51,12 @@ inline GemmDesc input_grad_desc(int rows, int in, int out) {
 enum class GemmPrecision : uint8_t { kFp32, kTf32, kBf16 };
 
 // How the CPU backend runs bf16 GEMMs: on the CPU's bf16 instructions where it has them (the
-// default), or always as fp32 GEMMs of bf16-rounded operands (the oracle the tests compare the
-// GPU's bf16 GEMMs with: the same operands, fp32 products, one known accumulation).
-enum class CpuBf16 : uint8_t { kNativeWhereAvailable, kEmulated };
+// default), reading the weights from the bf16 copies the optimiser keeps beside them
+// (src/cpu/cpu_bf16_mirrors.hpp); the same without those copies, every operand converted at every
+// call (the mirrors' oracle: the same bits); or always as fp32 GEMMs of bf16-rounded operands
+// (the oracle the tests compare the GPU's bf16 GEMMs with: the same operands, fp32 products, one
+// known accumulation).
+enum class CpuBf16 : uint8_t { kNativeWhereAvailable, kNativeWithoutMirrors, kEmulated };
 
 // Elements the stored A and B of a GemmDesc span in memory (op(A) is m x k, op(B) is k x n; the
 // stored matrices are their transposes when trans is set): what a copy of an operand must cover.

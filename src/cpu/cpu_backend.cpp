@@ -12,6 +12,7 @@
 #include <new>
 #include <string>
 
+#include "cpu_bf16_kernels.hpp"
 #include "cpu_reduce.hpp"
 #include "ff/error.hpp"
 #include "ff/math.hpp"
@@ -31,10 +32,14 @@ void* CpuBackend::allocate(size_t bytes) {
     throw Error("out of host memory: could not allocate " + std::to_string(bytes >> 20) +
                 " MiB; use a smaller --batch, --layers or --train-limit");
   }
+  written(ptr, bytes);  // no mirror of freed memory may survive into a new allocation
   return ptr;
 }
 
-void CpuBackend::deallocate(void* ptr) noexcept { std::free(ptr); }
+void CpuBackend::deallocate(void* ptr) noexcept {
+  gemm_.mirrors().released(ptr);
+  std::free(ptr);
+}
 
 namespace {
 struct HostTimeMark final : TimeMark {
@@ -51,14 +56,19 @@ double CpuBackend::seconds_between(const TimeMark& start, const TimeMark& end) {
 }
 
 void CpuBackend::copy_to_device(void* dst, const void* host_src, size_t bytes) {
+  written(dst, bytes);
   std::memcpy(dst, host_src, bytes);
 }
 void CpuBackend::copy_to_host(void* host_dst, const void* src, size_t bytes) {
   std::memcpy(host_dst, src, bytes);
 }
-void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void CpuBackend::copy(void* dst, const void* src, size_t bytes) {
+  written(dst, bytes);
+  std::memcpy(dst, src, bytes);
+}
 
 void CpuBackend::fill(float* x, size_t n, float value) {
+  written(x, n * sizeof(float));
   for (size_t i = 0; i < n; ++i) x[i] = value;
 }
 
@@ -70,6 +80,7 @@ void CpuBackend::set_gemm_precision(GemmPrecision precision) {
 }
 
 void CpuBackend::rms_norm(const float* in, int rows, int cols, float* out, int ld_out) {
+  written(out, static_cast<size_t>(rows) * ld_out * sizeof(float));
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rows; ++r) {
     const float* x = in + static_cast<size_t>(r) * cols;
@@ -96,6 +107,7 @@ void CpuBackend::gemm(const GemmDesc& d, const float* a, const float* b, float* 
 
 void CpuBackend::gather_rows(const float* src, int ld_src, const int32_t* indices, int rows,
                              int cols, float* dst) {
+  written(dst, static_cast<size_t>(rows) * cols * sizeof(float));
 #pragma omp parallel for schedule(static)
   for (int i = 0; i < rows; ++i) {
     std::memcpy(dst + static_cast<size_t>(i) * cols, src + static_cast<size_t>(indices[i]) * ld_src,
@@ -104,6 +116,7 @@ void CpuBackend::gather_rows(const float* src, int ld_src, const int32_t* indice
 }
 
 void CpuBackend::column_sum(const float* x, int rows, int cols, float* out, float beta) {
+  written(out, static_cast<size_t>(cols) * sizeof(float));
   // Every column's rows are added in order 0..rows-1, so the result does not depend on threads.
   // Threads take blocks of columns and read each row of a block contiguously: the additions run
   // across columns in vector registers instead of down one column at a time.
@@ -124,6 +137,7 @@ void CpuBackend::column_sum(const float* x, int rows, int cols, float* out, floa
 
 void CpuBackend::rms_norm_relu_backward(const float* h, const float* g, int rows, int cols,
                                         float* dz, bool accumulate) {
+  written(dz, static_cast<size_t>(rows) * cols * sizeof(float));
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rows; ++r) {
     const float* hr = h + static_cast<size_t>(r) * cols;
@@ -139,12 +153,14 @@ void CpuBackend::rms_norm_relu_backward(const float* h, const float* g, int rows
 }
 
 void CpuBackend::sum_into(const float* x, int n, float* acc) {
+  written(acc, sizeof(float));
   double sum = 0.0;
   for (int i = 0; i < n; ++i) sum += x[i];
   acc[0] += static_cast<float>(sum);
 }
 
 void CpuBackend::count_equal(const int32_t* a, const int32_t* b, int n, int64_t* acc) {
+  written(acc, sizeof(int64_t));
   int64_t count = 0;
   for (int i = 0; i < n; ++i) count += a[i] == b[i];
   acc[0] += count;
@@ -154,6 +170,15 @@ void CpuBackend::adam(const AdamSpec& spec, float* params, const float* grads, f
                       size_t n) {
   const AdamScalars scalars =
       scheduled_adam_scalars(direct_adam_scalars(spec), spec.schedule, spec.cursor);
+  written(m, n * sizeof(float));
+  written(v, n * sizeof(float));
+  // With native bf16 GEMMs, the parameters' bf16 copy is written in the same pass (the GEMMs
+  // then read it instead of converting the weights at every call); otherwise no copy survives.
+  if (Bf16Mirrors* mirrors = gemm_.mirrors_to_update()) {
+    adam_with_bf16_copy(scalars, params, grads, m, v, mirrors->for_update(params, n), n);
+    return;
+  }
+  written(params, n * sizeof(float));
   // __restrict: the four arrays never overlap; without it the compiler will not vectorise.
   float* __restrict p = params;
   const float* __restrict g = grads;
@@ -166,6 +191,8 @@ void CpuBackend::adam(const AdamSpec& spec, float* params, const float* grads, f
 
 void CpuBackend::sgd_momentum(float lr, float momentum, float* params, const float* grads,
                               float* velocity, size_t n) {
+  written(params, n * sizeof(float));
+  written(velocity, n * sizeof(float));
   const auto count = static_cast<int64_t>(n);
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < count; ++i) {
@@ -174,7 +201,10 @@ void CpuBackend::sgd_momentum(float lr, float momentum, float* params, const flo
   }
 }
 
-void CpuBackend::advance_cursor(StepCursor* cursor) { cursor->step += 1; }
+void CpuBackend::advance_cursor(StepCursor* cursor) {
+  written(cursor, sizeof *cursor);
+  cursor->step += 1;
+}
 
 std::unique_ptr<Backend> make_cpu_backend(CpuBf16 bf16) {
   return std::make_unique<CpuBackend>(bf16);

@@ -68,7 +68,13 @@ class CpuBackend final : public Backend {
                     size_t n) override;
   void advance_cursor(StepCursor* cursor) override;
 
+  // The bf16 copies of parameters the optimiser keeps for native bf16 GEMMs (for tests).
+  const Bf16Mirrors& bf16_mirrors() const { return gemm_.mirrors(); }
+
  private:
+  // Every op that writes memory says so first: a bf16 mirror of that memory is stale then.
+  void written(const void* p, size_t bytes) { gemm_.mirrors().written(p, bytes); }
+
   CpuGemm gemm_;
   TransformMaps transform_maps_;      // prepare_batch's source pixels per transform
   std::vector<float> label_columns_;  // label_swap_forward's W[:, label] table (grow-only scratch)

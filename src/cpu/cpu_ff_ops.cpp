@@ -40,6 +40,8 @@ void CpuBackend::prepare_batch(const BatchSpec& batch_spec, float* out, int32_t*
   }
   const int pixels = spec.channels * spec.height * spec.width;
   const int rows = batch_rows(spec);
+  written(out, static_cast<size_t>(rows) * pixels * sizeof(float));
+  if (task_labels) written(task_labels, static_cast<size_t>(spec.batch) * sizeof(int32_t));
   transform_maps_.prepare(spec.task, spec.height, spec.width);
   const TransformMaps& maps = transform_maps_;
 #pragma omp parallel for schedule(static)
@@ -81,6 +83,8 @@ void CpuBackend::prepare_batch(const BatchSpec& batch_spec, float* out, int32_t*
 void CpuBackend::peer_norm(const PeerNormSpec& spec, const float* h, float* running_mean,
                            float* dz) {
   const int width = spec.width, pairs = spec.pairs;
+  written(running_mean, static_cast<size_t>(width) * sizeof(float));
+  written(dz, static_cast<size_t>(2 * pairs) * width * sizeof(float));
   // Each unit's mean over the positives, rows in order (the CUDA kernel sums in the same order):
   // column_sum adds every column's rows 0..pairs-1, reading rows contiguously.
   std::vector<float> sums(static_cast<size_t>(width));
@@ -109,12 +113,16 @@ void CpuBackend::peer_norm(const PeerNormSpec& spec, const float* h, float* runn
 void CpuBackend::hard_negative_labels(const BatchSpec& batch_spec, const float* logits, int classes,
                                       int32_t* out) {
   const BatchSpec spec = at_cursor(batch_spec);
+  written(out, static_cast<size_t>(spec.batch) * sizeof(int32_t));
   for (int i = 0; i < spec.batch; ++i) out[i] = hard_negative_for(spec, logits, classes, i);
 }
 
 void CpuBackend::ff_loss_grad(const FfLossSpec& spec, const float* h, float* dz, float* h_norm,
                               int ld_norm, float* pair_loss) {
   const int width = spec.width;
+  written(dz, static_cast<size_t>(2 * spec.pairs) * width * sizeof(float));
+  if (h_norm) written(h_norm, static_cast<size_t>(2 * spec.pairs) * ld_norm * sizeof(float));
+  written(pair_loss, static_cast<size_t>(spec.pairs) * sizeof(float));
   const float grad_factor = goodness_grad_factor(width, spec.goodness);
   const float inv_batch = 1.0f / static_cast<float>(spec.pairs);
 #pragma omp parallel for schedule(static)
@@ -146,6 +154,7 @@ void CpuBackend::ff_loss_grad(const FfLossSpec& spec, const float* h, float* dz,
 
 void CpuBackend::goodness_score(const float* h, int rows, int width, float theta, GoodnessMode mode,
                                 float* scores, bool accumulate) {
+  written(scores, static_cast<size_t>(rows) * sizeof(float));
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rows; ++r) {
     const float score =
@@ -157,6 +166,7 @@ void CpuBackend::goodness_score(const float* h, int rows, int width, float theta
 
 void CpuBackend::argmax(const float* x, int items, int classes, int item_stride, int class_stride,
                         int32_t* out) {
+  written(out, static_cast<size_t>(items) * sizeof(int32_t));
   for (int i = 0; i < items; ++i) {
     int best = 0;
     float best_value = -std::numeric_limits<float>::infinity();
@@ -174,6 +184,8 @@ void CpuBackend::argmax(const float* x, int items, int classes, int item_stride,
 
 void CpuBackend::softmax_xent(const float* logits, const int32_t* labels, int rows, int classes,
                               float grad_scale, float* dlogits, float* row_loss) {
+  written(dlogits, static_cast<size_t>(rows) * classes * sizeof(float));
+  written(row_loss, static_cast<size_t>(rows) * sizeof(float));
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < rows; ++r) {
     const float* z = logits + static_cast<size_t>(r) * classes;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "cpu_bf16_kernels.hpp"
 #include "ff/error.hpp"
 #include "ff/math.hpp"
 
@@ -66,13 +67,17 @@ class CpuGemm::NativeBf16 {
  public:
   NativeBf16() : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
 
-  void run(const GemmDesc& d, const float* a, const float* b, float* c) {
+  // Operands the mirrors hold (the weights, after the optimiser's first update) are read from
+  // there; the others are converted here.
+  void run(const GemmDesc& d, const float* a, const float* b, float* c,
+           const Bf16Mirrors& mirrors) {
     using dnnl::memory;
-    convert(a, gemm_a_span(d), a16_);
-    convert(b, gemm_b_span(d), b16_);
+    const uint16_t* a16 = bf16_operand(a, gemm_a_span(d), mirrors, a16_);
+    const uint16_t* b16 = bf16_operand(b, gemm_b_span(d), mirrors, b16_);
     Primitive& p = primitive(d);
-    memory src(p.src, engine_, b16_.data()), weights(p.weights, engine_, a16_.data()),
-        dst(p.dst, engine_, c);
+    // oneDNN's memory objects take non-const handles; it only reads src and weights.
+    memory src(p.src, engine_, const_cast<uint16_t*>(b16)),
+        weights(p.weights, engine_, const_cast<uint16_t*>(a16)), dst(p.dst, engine_, c);
     p.matmul.execute(stream_,
                      {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});
     stream_.wait();
@@ -84,12 +89,16 @@ class CpuGemm::NativeBf16 {
     dnnl::matmul matmul;
   };
 
+  static const uint16_t* bf16_operand(const float* x, size_t span, const Bf16Mirrors& mirrors,
+                                      std::vector<uint16_t>& scratch) {
+    if (const uint16_t* mirrored = mirrors.find(x, span)) return mirrored;
+    convert(x, span, scratch);
+    return scratch.data();
+  }
+
   static void convert(const float* x, size_t span, std::vector<uint16_t>& out) {
     if (out.size() < span) out.resize(span);
-    uint16_t* __restrict y = out.data();
-    const auto count = static_cast<int64_t>(span);
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < count; ++i) y[i] = bf16_bits_of(x[i]);
+    to_bf16_bits(x, span, out.data());
   }
 
   Primitive& primitive(const GemmDesc& d) {
@@ -126,7 +135,9 @@ class CpuGemm::NativeBf16 {
   std::map<std::tuple<int, int, int, int, int, int, int, int, float, float>, Primitive> cache_;
 };
 
-CpuGemm::CpuGemm(CpuBf16 bf16_mode) : wants_native_(bf16_mode == CpuBf16::kNativeWhereAvailable) {
+CpuGemm::CpuGemm(CpuBf16 bf16_mode)
+    : wants_native_(bf16_mode != CpuBf16::kEmulated),
+      wants_mirrors_(bf16_mode == CpuBf16::kNativeWhereAvailable) {
   const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
   warn_if_generic(isa);
   native_bf16_ = wants_native_ && has_isa(isa, dnnl_cpu_isa_avx512_core_bf16);
@@ -166,8 +177,9 @@ void CpuGemm::run_fp32(const GemmDesc& d, const float* a, const float* b, float*
 }
 
 void CpuGemm::run(const GemmDesc& d, const float* a, const float* b, float* c) {
+  mirrors_.written(c, gemm_c_span(d) * sizeof(float));
   if (!bf16_) return run_fp32(d, a, b, c);
-  if (native_) return native_->run(d, a, b, c);
+  if (native_) return native_->run(d, a, b, c, mirrors_);
   auto rounded = [](const float* x, size_t span, std::vector<float>& scratch) {
     if (scratch.size() < span) scratch.resize(span);
     float* __restrict out = scratch.data();

@@ -17,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include "cpu_bf16_mirrors.hpp"
 #include "ff/gemm.hpp"
 
 namespace ff {
@@ -36,16 +37,27 @@ class CpuGemm {
   // C = alpha op(A) op(B) + beta C in the column-major terms of GemmDesc (ff/gemm.hpp).
   void run(const GemmDesc& desc, const float* a, const float* b, float* c);
 
+  // The bf16 copies of parameters that native bf16 GEMMs read instead of converting their
+  // operands. The optimiser fills them through mirrors_to_update(): null unless GEMMs run natively
+  // in bf16 now (and mirrors are wanted), and then it must drop the range (written()) instead.
+  Bf16Mirrors& mirrors() { return mirrors_; }
+  const Bf16Mirrors& mirrors() const { return mirrors_; }
+  Bf16Mirrors* mirrors_to_update() {
+    return bf16_ && native_ != nullptr && wants_mirrors_ ? &mirrors_ : nullptr;
+  }
+
  private:
   class NativeBf16;  // oneDNN matmul primitives with bf16 operands, one per GEMM shape
 
   void run_fp32(const GemmDesc& desc, const float* a, const float* b, float* c);
 
-  const bool wants_native_;  // CpuBf16::kNativeWhereAvailable
+  const bool wants_native_;   // CpuBf16::kNativeWhereAvailable or kNativeWithoutMirrors
+  const bool wants_mirrors_;  // CpuBf16::kNativeWhereAvailable
   bool native_bf16_ = false;
   bool bf16_ = false;
   std::unique_ptr<NativeBf16> native_;
   std::vector<float> rounded_a_, rounded_b_;  // emulated bf16: rounded copies (grow-only scratch)
+  Bf16Mirrors mirrors_;
 };
 
 }  // namespace ff

@@ -30,6 +30,7 @@ void CpuBackend::label_swap_forward(const float* z_ref, const float* xn, int ref
                                     int in, int out, int num_labels, const float* weight,
                                     float* h) {
   const int rows = ref_rows * groups;
+  written(h, static_cast<size_t>(rows) * out * sizeof(float));
   // columns[c][u] = W[u, c] for c < num_labels; column num_labels is zeros, read for rows
   // without a label (whose weight label_swapped_preactivation ignores).
   const auto width = static_cast<size_t>(out);
@@ -66,6 +67,7 @@ void CpuBackend::label_swap_forward(const float* z_ref, const float* xn, int ref
 
 void CpuBackend::label_swap_weight_correction(const float* xn, const float* dz_neg, int batch,
                                               int in, int out, int num_labels, float* weight_grad) {
+  written(weight_grad, static_cast<size_t>(in) * out * sizeof(float));
   const std::vector<RowLabel> positive = row_labels(xn, 0, batch, in, num_labels);
   const std::vector<RowLabel> negative = row_labels(xn, batch, batch, in, num_labels);
   // Threads take blocks of units; within a block, samples in order and for each sample the
@@ -105,6 +107,7 @@ void CpuBackend::label_swap_weight_correction(const float* xn, const float* dz_n
 }
 
 void CpuBackend::add(const float* a, const float* b, size_t n, float* out) {
+  written(out, n * sizeof(float));
   const auto count = static_cast<int64_t>(n);
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < count; ++i) out[i] = a[i] + b[i];

@@ -1,7 +1,8 @@
-// adam: one launch over all n parameters: adam_element() (ff/math.hpp, the CPU's function) per
-// element, with the bias corrections folded into AdamScalars on the host once per step; with a
-// schedule (a captured step), this step's AdamScalars are read from it at the cursor.
-// Threads: grid-stride, one element per thread per pass (size_t index: a whole network's
+// adam: one launch over n parameters (an FF layer's, or a whole network's): adam_element()
+// (ff/math.hpp, the CPU's function) per element, with the bias corrections folded into
+// AdamScalars on the host once per step; with a schedule (a captured step), this step's
+// AdamScalars are read from it at the cursor.
+// Threads: grid-stride, one element per thread per pass (size_t index: up to a whole network's
 // parameters in one buffer). Requirements: none; params/grads/m/v have n elements.
 #include "common.cuh"
 #include "launch.cuh"

@@ -110,15 +110,8 @@ TEST(Bf16Mirrors, EveryOtherWriteToTheParametersDropsTheirCopy) {
     backend->adam(adam, params.data(), grads.data(), moments.data(),
                   moments.data() + params.size(), params.size());
   };
-  // C[m x n] = W[m x k] x[k x n], W row-major as the engine's layers: A transposed.
-  GemmDesc d;
-  d.trans_a = Trans::kT;
-  d.m = m;
-  d.n = n;
-  d.k = k;
-  d.lda = k;
-  d.ldb = k;
-  d.ldc = m;
+  // A layer's forward product: n rows of k inputs through W [m x k], as the engine issues it.
+  const GemmDesc d = linear_forward_desc(n, k, m);
   const auto product = [&] {
     backend->gemm(d, params.data(), x.data(), y.data(), Epilogue::kNone, nullptr);
     return y.download();

@@ -44,8 +44,13 @@ TEST(CudaPlugin, DevicesSaysWhetherThePluginLoadsAndFromWhere) {
     EXPECT_EQ(outcome.output.find("CUDA plugin:"), std::string::npos) << outcome.output;
     return;
   }
-  // Beside the engine's libraries, which sit beside the binary in a build tree.
-  const std::string plugin = (fs::path(ffcuda_binary()).parent_path() / kCudaPluginFile).string();
+  // Beside the engine's libraries: beside the binary in a build tree, in lib/ of a bundle; ldd
+  // says where the binary's libff_core.so is.
+  const auto [ldd_ok, ldd] = shell("ldd " + ffcuda_binary());
+  ASSERT_TRUE(ldd_ok) << ldd;
+  std::smatch core;
+  ASSERT_TRUE(std::regex_search(ldd, core, std::regex("libff_core\\.so => (\\S+)"))) << ldd;
+  const std::string plugin = (fs::path(core[1].str()).parent_path() / kCudaPluginFile).string();
   ASSERT_TRUE(fs::exists(plugin)) << plugin;
   std::smatch line;
   ASSERT_TRUE(std::regex_search(outcome.output, line, std::regex("CUDA plugin: (\\S+) \\((.*)\\)")))

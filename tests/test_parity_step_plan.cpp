@@ -124,9 +124,13 @@ TEST_P(ParityStepPlan, MatchesTheCpuRunningThePlanSerially) {
         << "loss " << i;
   }
   EXPECT_NEAR(gpu.accuracy, cpu.accuracy, 2.0 / 64);  // a near-tie may flip
-  // 2 epochs of 21 Adam steps: a sign-flipped ReLU unit may drift by up to 2 * 42 * lr.
+  // 2 epochs of 21 Adam steps: a sign-flipped ReLU unit may drift by up to 2 * 42 * lr. Outliers:
+  // 0.1% of the weights in fp32; 0.3% in bf16, where under backprop one flipped operand rounding
+  // reaches every upstream layer's gradient and Adam turns a near-zero gradient's changed sign
+  // into a full lr step (an H200 run: bp-goodness-all, stacked, overlap, bf16 had 11 of 9080,
+  // worst |diff| 0.0044, far inside the drift bound; a wrong kernel moves far more weights).
   EXPECT_TRUE(weights_agree("weights after 2 epochs", gpu.weights, cpu.weights, bf16 ? 2e-3 : 1e-4,
-                            bf16 ? 2e-2 : 1e-3, 1e-3, 2.0 * 42 * config.lr));
+                            bf16 ? 2e-2 : 1e-3, bf16 ? 3e-3 : 1e-3, 2.0 * 42 * config.lr));
 }
 
 TEST_P(ParityStepPlan, TwoGpuRunsAreBitIdentical) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "ff/dataset.hpp"
@@ -51,6 +52,8 @@ inline double relative_frobenius(const std::vector<float>& got, const std::vecto
     diff += d * d;
     norm += static_cast<double>(want[i]) * want[i];
   }
+  // Two all-zero vectors agree (a 1x1 product through ReLU may be exactly 0 on both sides).
+  if (norm == 0.0) return diff == 0.0 ? 0.0 : std::numeric_limits<double>::infinity();
   return std::sqrt(diff / norm);
 }
 

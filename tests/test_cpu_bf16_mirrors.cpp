@@ -93,6 +93,30 @@ TEST(Bf16Mirrors, TrainingReadsThemAndGetsTheBitsOfConvertingAtEveryGemm) {
   }
 }
 
+TEST(Bf16Mirrors, AGemmReadsTheCopyNotTheFp32Weights) {
+  // Proof that the copy is what the GEMM reads: after an update, the weights are changed behind
+  // the backend's back (a raw host write, which the engine never does: every write goes through
+  // an op) and the product still shows the updated weights, not the new memory.
+  auto backend = native_bf16_backend(CpuBf16::kNativeWhereAvailable);
+  SKIP_WITHOUT_NATIVE_BF16(backend);
+  const int m = 16, k = 32, n = 4;
+  Array<float> params(*backend, std::vector<float>(static_cast<size_t>(m) * k, 0.5f));
+  Array<float> grads(*backend, std::vector<float>(params.size(), 0.25f));
+  Array<float> moments(*backend, std::vector<float>(2 * params.size(), 0.0f));
+  Array<float> x(*backend, std::vector<float>(static_cast<size_t>(k) * n, 1.0f));
+  Array<float> y(*backend, static_cast<size_t>(m) * n);
+  AdamSpec adam;
+  adam.lr = 0.01f;
+  adam.step = 1;
+  backend->adam(adam, params.data(), grads.data(), moments.data(), moments.data() + params.size(),
+                params.size());
+  const float updated = params.download()[0];
+  for (size_t i = 0; i < params.size(); ++i) params.data()[i] = 3.0f;  // bypasses written()
+  backend->gemm(linear_forward_desc(n, k, m), params.data(), x.data(), y.data(), Epilogue::kNone,
+                nullptr);
+  for (float v : y.download()) EXPECT_EQ(v, static_cast<float>(k) * round_to_bf16(updated));
+}
+
 TEST(Bf16Mirrors, EveryOtherWriteToTheParametersDropsTheirCopy) {
   auto backend = native_bf16_backend(CpuBf16::kNativeWhereAvailable);
   SKIP_WITHOUT_NATIVE_BF16(backend);

@@ -6,7 +6,12 @@
 // header inline functions (bf16_bits_of, adam_element) emitted here could be the ones the linker
 // keeps for the whole program, and run on CPUs without AVX-512. GCC outlines OpenMP regions with
 // their parent's target, and inlines default-target callees into it.
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__clang__)
+// Clang spells the 512-bit preference as its own attribute (and drops a target string it does
+// not know whole).
+#define FF_AVX512_LOOP \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq"), min_vector_width(512)))
+#elif defined(__x86_64__) && defined(__GNUC__)
 #define FF_AVX512_LOOP \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,prefer-vector-width=512")))
 #else

@@ -346,8 +346,11 @@ tee_pid=$!
 
 echo "gpu-check: $(date -Is) on $(hostname), device '${device_name:-none}' (--device $device)," \
   "repo $root, deadline ${deadline} s"
-echo "gpu-check: commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')" \
-  "$(git -C "$root" status --porcelain 2>/dev/null | grep -q . && echo '(uncommitted changes)')"
+# The checkout's commit as its git metadata says; a copied checkout may carry stale metadata, so
+# the binaries' own commit (`ffcuda --version`, the preflight's first line) is the one to trust.
+echo "gpu-check: checkout at commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')" \
+  "$(git -C "$root" status --porcelain 2>/dev/null | grep -q . && echo '(uncommitted changes)')" \
+  "(the binaries' own commit: the preflight's first line)"
 
 # Rewrites the log and the results tarball in $OUT (temporary name, then rename), each < 16 MiB.
 publish() {

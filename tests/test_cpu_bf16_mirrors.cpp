@@ -57,8 +57,8 @@ std::unique_ptr<CpuBackend> native_bf16_backend(CpuBf16 mode) {
   return backend;
 }
 
-#define SKIP_WITHOUT_NATIVE_BF16(backend)                                            \
-  if (!(backend)) {                                                                  \
+#define SKIP_WITHOUT_NATIVE_BF16(backend)                                          \
+  if (!(backend)) {                                                                \
     GTEST_SKIP() << "this CPU has no bf16 GEMM kernels: no mirrors are kept here"; \
   }
 
@@ -93,60 +93,68 @@ TEST(Bf16Mirrors, TrainingReadsThemAndGetsTheBitsOfConvertingAtEveryGemm) {
   }
 }
 
+// One layer's weights W [m x k] (all 0.5), their gradient (all 0.25) and Adam moments, and an
+// input of n rows of k ones: every output of the layer's forward product is k times W's (equal)
+// weights' bf16 rounding, exact in fp32 (k and a bf16 value need at most 14 bits).
+struct Layer {
+  Layer(CpuBackend& on, int m, int inputs, int n)
+      : backend(on),
+        k(inputs),
+        forward(linear_forward_desc(n, k, m)),
+        params(on, std::vector<float>(static_cast<size_t>(m) * k, 0.5f)),
+        grads(on, std::vector<float>(params.size(), 0.25f)),
+        moments(on, std::vector<float>(2 * params.size(), 0.0f)),
+        other(on, std::vector<float>(params.size(), 3.0f)),
+        x(on, std::vector<float>(static_cast<size_t>(k) * n, 1.0f)),
+        y(on, static_cast<size_t>(m) * n) {
+    adam.lr = 0.01f;
+    adam.step = 1;
+  }
+  void update() {
+    backend.adam(adam, params.data(), grads.data(), moments.data(), moments.data() + params.size(),
+                 params.size());
+  }
+  std::vector<float> product() {
+    backend.gemm(forward, params.data(), x.data(), y.data(), Epilogue::kNone, nullptr);
+    return y.download();
+  }
+  // What the product must be when the GEMM reads weights worth `value` (all equal).
+  void expect_product_of(float value) {
+    for (float v : product()) EXPECT_EQ(v, static_cast<float>(k) * round_to_bf16(value));
+  }
+  void expect_product_of_current_weights() {
+    const std::vector<float> w = params.download();
+    for (float v : w) ASSERT_EQ(v, w[0]);
+    expect_product_of(w[0]);
+  }
+
+  CpuBackend& backend;
+  const int k;
+  const GemmDesc forward;
+  AdamSpec adam;
+  Array<float> params, grads, moments, other, x, y;
+};
+
 TEST(Bf16Mirrors, AGemmReadsTheCopyNotTheFp32Weights) {
   // Proof that the copy is what the GEMM reads: after an update, the weights are changed behind
   // the backend's back (a raw host write, which the engine never does: every write goes through
   // an op) and the product still shows the updated weights, not the new memory.
   auto backend = native_bf16_backend(CpuBf16::kNativeWhereAvailable);
   SKIP_WITHOUT_NATIVE_BF16(backend);
-  const int m = 16, k = 32, n = 4;
-  Array<float> params(*backend, std::vector<float>(static_cast<size_t>(m) * k, 0.5f));
-  Array<float> grads(*backend, std::vector<float>(params.size(), 0.25f));
-  Array<float> moments(*backend, std::vector<float>(2 * params.size(), 0.0f));
-  Array<float> x(*backend, std::vector<float>(static_cast<size_t>(k) * n, 1.0f));
-  Array<float> y(*backend, static_cast<size_t>(m) * n);
-  AdamSpec adam;
-  adam.lr = 0.01f;
-  adam.step = 1;
-  backend->adam(adam, params.data(), grads.data(), moments.data(), moments.data() + params.size(),
-                params.size());
-  const float updated = params.download()[0];
-  for (size_t i = 0; i < params.size(); ++i) params.data()[i] = 3.0f;  // bypasses written()
-  backend->gemm(linear_forward_desc(n, k, m), params.data(), x.data(), y.data(), Epilogue::kNone,
-                nullptr);
-  for (float v : y.download()) EXPECT_EQ(v, static_cast<float>(k) * round_to_bf16(updated));
+  Layer layer(*backend, 16, 32, 4);
+  layer.update();
+  const float updated = layer.params.download()[0];
+  for (size_t i = 0; i < layer.params.size(); ++i) layer.params.data()[i] = 3.0f;  // no written()
+  layer.expect_product_of(updated);
 }
 
 TEST(Bf16Mirrors, EveryOtherWriteToTheParametersDropsTheirCopy) {
   auto backend = native_bf16_backend(CpuBf16::kNativeWhereAvailable);
   SKIP_WITHOUT_NATIVE_BF16(backend);
-  const int m = 24, k = 40, n = 6;
-  Array<float> params(*backend, std::vector<float>(static_cast<size_t>(m) * k, 0.5f));
-  Array<float> grads(*backend, std::vector<float>(params.size(), 0.25f));
-  Array<float> moments(*backend, std::vector<float>(2 * params.size(), 0.0f));
-  Array<float> other(*backend, std::vector<float>(params.size(), 3.0f));
-  Array<float> x(*backend, std::vector<float>(static_cast<size_t>(k) * n, 1.0f));
-  Array<float> y(*backend, static_cast<size_t>(m) * n);
-  AdamSpec adam;
-  adam.lr = 0.01f;
-  adam.step = 1;
-  const auto update = [&] {
-    backend->adam(adam, params.data(), grads.data(), moments.data(),
-                  moments.data() + params.size(), params.size());
-  };
-  // A layer's forward product: n rows of k inputs through W [m x k], as the engine issues it.
-  const GemmDesc d = linear_forward_desc(n, k, m);
-  const auto product = [&] {
-    backend->gemm(d, params.data(), x.data(), y.data(), Epilogue::kNone, nullptr);
-    return y.download();
-  };
-  // Every weight holds the same value after each write below, so every output is k times its
-  // bf16 rounding: exact in fp32 (k and a bf16 value need at most 14 bits).
-  const auto expect_product_of_current_weights = [&] {
-    const std::vector<float> w = params.download();
-    for (float v : w) ASSERT_EQ(v, w[0]);
-    for (float v : product()) EXPECT_EQ(v, static_cast<float>(k) * round_to_bf16(w[0]));
-  };
+  Layer layer(*backend, 24, 40, 6);
+  Array<float>& params = layer.params;
+  Array<float>& grads = layer.grads;
+  Array<float>& other = layer.other;
   const std::vector<std::pair<std::string, std::function<void()>>> writers = {
       {"upload", [&] { params.upload(std::vector<float>(params.size(), 1.75f)); }},
       {"fill", [&] { backend->fill(params.data(), params.size(), 1.75f); }},
@@ -155,12 +163,15 @@ TEST(Bf16Mirrors, EveryOtherWriteToTheParametersDropsTheirCopy) {
          backend->fill(other.data(), other.size(), 1.75f);
          backend->copy(params.data(), other.data(), params.size() * sizeof(float));
        }},
-      {"sgd", [&] { backend->sgd_momentum(0.5f, 0.0f, params.data(), grads.data(), other.data(),
-                                          params.size()); }},
+      {"sgd",
+       [&] {
+         backend->sgd_momentum(0.5f, 0.0f, params.data(), grads.data(), other.data(),
+                               params.size());
+       }},
       {"adam with fp32 GEMMs",
        [&] {
          backend->set_gemm_precision(GemmPrecision::kFp32);
-         update();
+         layer.update();
          backend->set_gemm_precision(GemmPrecision::kBf16);
        }},
   };
@@ -168,19 +179,19 @@ TEST(Bf16Mirrors, EveryOtherWriteToTheParametersDropsTheirCopy) {
     SCOPED_TRACE(name);
     backend->fill(params.data(), params.size(), 0.5f);
     backend->fill(grads.data(), grads.size(), 0.25f);
-    update();
+    layer.update();
     ASSERT_EQ(backend->bf16_mirrors().count(), 1u);
     ASSERT_NE(backend->bf16_mirrors().find(params.data(), params.size()), nullptr);
     write();
     EXPECT_EQ(backend->bf16_mirrors().find(params.data(), params.size()), nullptr);
-    expect_product_of_current_weights();
+    layer.expect_product_of_current_weights();
   }
   // A mirror reads as what the optimiser wrote: after a plain update the product uses it.
   backend->fill(params.data(), params.size(), 0.5f);
   backend->fill(grads.data(), grads.size(), 0.25f);
-  update();
+  layer.update();
   ASSERT_EQ(backend->bf16_mirrors().count(), 1u);
-  expect_product_of_current_weights();
+  layer.expect_product_of_current_weights();
   // Freed memory keeps no copy (a later allocation may reuse the address).
   { Array<float> gone = std::move(params); }
   EXPECT_EQ(backend->bf16_mirrors().count(), 0u);

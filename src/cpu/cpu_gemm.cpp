@@ -92,13 +92,9 @@ class CpuGemm::NativeBf16 {
   static const uint16_t* bf16_operand(const float* x, size_t span, const Bf16Mirrors& mirrors,
                                       std::vector<uint16_t>& scratch) {
     if (const uint16_t* mirrored = mirrors.find(x, span)) return mirrored;
-    convert(x, span, scratch);
+    if (scratch.size() < span) scratch.resize(span);
+    to_bf16_bits(x, span, scratch.data());
     return scratch.data();
-  }
-
-  static void convert(const float* x, size_t span, std::vector<uint16_t>& out) {
-    if (out.size() < span) out.resize(span);
-    to_bf16_bits(x, span, out.data());
   }
 
   Primitive& primitive(const GemmDesc& d) {

@@ -72,10 +72,7 @@ void Optimizer::step(Array<float>& params, const Array<float>& grads) {
 
 void Optimizer::enqueue_scheduled_step(Array<float>& params, const Array<float>& grads,
                                        const AdamScalars* schedule, const StepCursor* cursor) {
-  AdamSpec spec;
-  spec.schedule = schedule;
-  spec.cursor = cursor;
-  enqueue(spec, params, grads, 0, params.size());
+  enqueue_scheduled_range(params, grads, schedule, cursor, 0, params.size());
 }
 
 void Optimizer::enqueue_scheduled_range(Array<float>& params, const Array<float>& grads,
